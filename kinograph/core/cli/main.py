@@ -1,0 +1,286 @@
+"""Entry point of the ``kinograph`` command: parses arguments and maps outcomes to exit codes.
+
+Exit codes: 0 ok, 1 a node failed, 2 invalid graph or usage, 130 cancelled. Human messages go
+to stderr, machine output to stdout. No traceback for a user's mistake unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from kinograph import __version__
+from kinograph.core.errors import GraphError, KinographError
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kinograph",
+        description="Run, check and edit kinograph node graphs (JSON files).",
+        epilog="Exit codes: 0 ok, 1 a node failed, 2 invalid graph or usage, 130 cancelled.",
+    )
+    parser.add_argument("--version", action="version", version=f"kinograph {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a graph headless")
+    run.add_argument("graph", help="graph file (.json)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE",
+                     help="override a param (repeatable); paths are relative to the current folder")
+    run.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default auto)")
+    run.add_argument("--node", dest="targets", action="append", metavar="ID",
+                     help="run only what this node needs (repeatable); default: the output nodes")
+    run.add_argument("--no-cache", action="store_true", help="bypass the value and stream caches")
+    run.add_argument("--events", choices=["json"], help="print events as NDJSON on stdout")
+    run.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    validate = sub.add_parser("validate", help="load and check a graph; one line per problem")
+    validate.add_argument("graph")
+    validate.add_argument("--debug", action="store_true")
+
+    nodes = sub.add_parser("nodes", help="list node types with ports, params and plugin")
+    nodes.add_argument("--json", action="store_true", help="machine-readable output")
+    nodes.add_argument("--debug", action="store_true")
+
+    plugins = sub.add_parser("plugins", help="list plugins with version, node count, status and error")
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
+    plugins.add_argument("--debug", action="store_true")
+
+    sub.add_parser("schema", help="print the JSON Schema of the graph file")
+
+    gui = sub.add_parser("gui", help="open the desktop editor")
+    gui.add_argument("file", nargs="?", help="a graph, or an output file (MP4, PNG) made by kinograph")
+    return parser
+
+
+def err(message: str) -> None:
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return the exit code (the console script exits with it)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_INVALID
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_INVALID
+    debug = getattr(args, "debug", False)
+    try:
+        return COMMANDS[args.command](args)
+    except GraphError as exc:
+        for line in exc.describe().splitlines():
+            err(f"error: {line}")
+        if debug:
+            traceback.print_exc()
+        return EXIT_INVALID
+    except KinographError as exc:
+        err(f"error: {exc}")
+        if debug:
+            traceback.print_exc()
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        err("cancelled")
+        return EXIT_CANCELLED
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug in kinograph, not the user's mistake
+        err(f"internal error: {type(exc).__name__}: {exc}")
+        if debug:
+            traceback.print_exc()
+        else:
+            err("run again with --debug for the traceback, and please report it")
+        return EXIT_FAILED
+
+
+def _strict_problems() -> int | None:
+    from kinograph.core.registry import get_registry, strict_mode
+
+    registry = get_registry()
+    problems = registry.problems()
+    if problems and strict_mode():
+        for name, message in problems:
+            err(f"error: plugin {name!r}: {message}")
+        err("KINOGRAPH_STRICT_PLUGINS is set: fix or remove these plugins, or unset it")
+        return EXIT_INVALID
+    return None
+
+
+def _warn_plugins() -> None:
+    from kinograph.core.registry import get_registry
+
+    for name, message in get_registry().problems():
+        err(f"warning: plugin {name!r}: {message}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kinograph.core.cli.overrides import apply_overrides
+    from kinograph.core.cli.render import JsonEvents, PlainLines, ProgressBars
+    from kinograph.core.context import CancelToken
+    from kinograph.core.graph import Graph
+    from kinograph.core.scheduler import RunOptions, Session
+
+    strict = _strict_problems()
+    if strict is not None:
+        return strict
+    _warn_plugins()
+    graph = Graph.load(args.graph)
+    apply_overrides(graph, args.overrides)
+    subscribers: list[Any] = []
+    if args.events == "json":
+        subscribers.append(JsonEvents())
+    elif sys.stderr.isatty():
+        subscribers.append(ProgressBars(debug=args.debug))
+    else:
+        subscribers.append(PlainLines(debug=args.debug))
+    cancel = CancelToken()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        err("cancelling... (press Ctrl+C again to stop at once)")
+        cancel.cancel()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        options = RunOptions(device=args.device, use_cache=not args.no_cache, targets=args.targets)
+        result = Session(graph.registry).run(graph, options, subscribers, cancel)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return _report(graph, result, args)
+
+
+def _report(graph: Any, result: Any, args: argparse.Namespace) -> int:
+    for failure in result.failures:
+        if args.events != "json":
+            err(f"error: node {failure.node_id} ({failure.type}) failed: {failure.message}")
+        if args.debug and failure.traceback:
+            err(failure.traceback)
+    if result.status == "cancelled":
+        err("run cancelled")
+        return EXIT_CANCELLED
+    for node_id, outputs in result.outputs.items():
+        cls = graph.node_class(node_id)
+        if cls is None or not cls.output_node:
+            continue
+        for port, value in outputs.items():
+            spec = cls.output(port)
+            if spec is not None and spec.type == "Path" and value:
+                if args.events == "json":
+                    err(f"wrote {value}")
+                else:
+                    print(value)
+    counts = result.summary()["nodes"]
+    text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    err(f"{result.status} in {result.total_seconds:.2f} s ({text})")
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from kinograph.core.graph import Graph
+    from kinograph.core.validation import validate
+
+    strict = _strict_problems()
+    if strict is not None:
+        return strict
+    graph = Graph.load(args.graph)
+    problems = validate(graph)
+    if problems:
+        for problem in problems:
+            err(f"{args.graph}: {problem}")
+        return EXIT_INVALID
+    err(f"{args.graph}: ok ({len(graph.nodes)} nodes, {len(graph.links)} links)")
+    return EXIT_OK
+
+
+def cmd_nodes(args: argparse.Namespace) -> int:
+    from kinograph.core.registry import get_registry
+
+    registry = get_registry()
+    strict = _strict_problems()
+    if strict is not None:
+        return strict
+    if args.json:
+        records = []
+        for type_id in sorted(registry.nodes):
+            record = registry.nodes[type_id].describe()
+            info = registry.node_plugin[type_id]
+            record["plugin"] = {"name": info.name, "dist": info.dist, "version": info.version}
+            records.append(record)
+        print(json.dumps(records, indent=2))
+        return EXIT_OK
+    _warn_plugins()
+    by_category: dict[str, list[str]] = {}
+    for type_id, cls in registry.nodes.items():
+        by_category.setdefault(cls.category, []).append(type_id)
+    for category in sorted(by_category):
+        print(f"{category}:")
+        for type_id in sorted(by_category[category]):
+            cls = registry.nodes[type_id]
+            ins = ", ".join(f"{p.name}: {p.type}{'?' if p.optional else ''}" for p in cls.inputs) or "-"
+            outs = ", ".join(f"{p.name}: {p.type}" for p in cls.outputs) or "-"
+            plugin = registry.node_plugin[type_id].name
+            print(f"  {type_id}  {cls.title()!r}  ({ins}) -> ({outs})  [{plugin}]")
+    return EXIT_OK
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from kinograph.core.registry import get_registry
+
+    registry = get_registry()
+    if args.json:
+        print(json.dumps([p.to_dict() for p in registry.plugins], indent=2))
+    else:
+        for info in registry.plugins:
+            version = f"{info.dist} {info.version}".strip() or "-"
+            status = "ok" if info.status == "ok" and not info.errors else info.status
+            if info.status == "ok" and info.errors:
+                status = "problems"
+            print(f"{info.name:<24} {version:<24} {len(info.node_types):>3} nodes  {status}")
+            for error in info.errors:
+                print(f"    error: {error}")
+            if args.debug and info.detail:
+                print(info.detail)
+    strict = _strict_problems()
+    return strict if strict is not None else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from kinograph.core.graph_file import graph_schema
+
+    print(json.dumps(graph_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    try:
+        from kinograph.gui.app import run_editor
+    except ImportError as exc:
+        err(f"error: the desktop editor is not available: {exc}")
+        return EXIT_INVALID
+    return run_editor(args.file)
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "nodes": cmd_nodes,
+    "plugins": cmd_plugins,
+    "schema": cmd_schema,
+    "gui": cmd_gui,
+}
+
+
+def entry() -> None:  # pragma: no cover - console script
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    sys.exit(main())

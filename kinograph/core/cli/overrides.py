@@ -1,0 +1,71 @@
+"""``--set NODE.PARAM=VALUE``: parsed by the param's declared type, paths against the current folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from kinograph.core.errors import GraphError, Problem
+from kinograph.core.graph import Graph
+from kinograph.core.params import field_ui
+
+
+def _is_text_field(schema: dict[str, Any]) -> bool:
+    if schema.get("type") == "string":
+        return True
+    options = schema.get("anyOf") or []
+    return any(o.get("type") == "string" for o in options) and not any(
+        o.get("type") in ("integer", "number", "boolean", "array", "object") for o in options
+    )
+
+
+def parse_override(graph: Graph, text: str) -> tuple[str, str, Any]:
+    """Turn ``node.param=value`` into (node id, param, typed value) or raise GraphError."""
+    where = f"--set {text}"
+    target, sep, raw = text.partition("=")
+    node_id, dot, name = target.partition(".")
+    if not sep or not dot or not node_id or not name:
+        raise GraphError(Problem(where, "expected NODE.PARAM=VALUE, e.g. --set write.path=out.mp4"))
+    node = graph.nodes.get(node_id)
+    if node is None:
+        known = ", ".join(graph.nodes) or "none"
+        raise GraphError(Problem(where, f"there is no node {node_id!r}", f"nodes: {known}"))
+    cls = graph.registry.node(node.type)
+    if cls is None:
+        raise GraphError(Problem(where, f"node {node_id!r} has unknown type {node.type!r}"))
+    fields = cls.Params.model_fields
+    if name not in fields:
+        known = ", ".join(fields) or "none"
+        raise GraphError(Problem(where, f"node {node_id!r} has no param {name!r}", f"params: {known}"))
+    schema = cls.Params.model_json_schema().get("properties", {}).get(name, {})
+    widget = field_ui(cls.Params, name).get("widget")
+    if widget in ("input_path", "output_path"):
+        value: Any = raw
+        if raw and not raw.startswith("package://"):
+            value = os.path.abspath(os.path.expanduser(raw))
+    elif _is_text_field(schema) or "enum" in schema:
+        value = raw
+    else:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            lowered = raw.strip().lower()
+            value = {"yes": True, "no": False, "on": True, "off": False}.get(lowered, raw)
+    return node_id, name, value
+
+
+def apply_overrides(graph: Graph, overrides: list[str]) -> None:
+    """Apply every ``--set``; all problems are reported together."""
+    problems: list[Problem] = []
+    for text in overrides:
+        try:
+            node_id, name, value = parse_override(graph, text)
+            graph.set_param(node_id, name, value)
+        except GraphError as exc:
+            problems.extend(
+                Problem(f"--set {text}", p.message, p.hint) if not p.where.startswith("--set") else p
+                for p in exc.problems
+            )
+    if problems:
+        raise GraphError(problems)

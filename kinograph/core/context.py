@@ -1,0 +1,131 @@
+"""What a running node can ask of the engine: device, progress, warnings, cancellation, models."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kinograph.core.errors import Cancelled
+
+
+class ModelStore:
+    """Per-process store of loaded models, so weights load once however many runs use them."""
+
+    def __init__(self) -> None:
+        self._models: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+        self.loads = 0
+
+    def get(self, key: Any, load: Callable[[], Any]) -> Any:
+        """Return the model stored under ``key``, calling ``load()`` the first time only."""
+        with self._lock:
+            if key in self._models:
+                return self._models[key]
+        model = load()
+        with self._lock:
+            self.loads += 1
+            return self._models.setdefault(key, model)
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._models
+
+    def clear(self) -> None:
+        with self._lock:
+            self._models.clear()
+
+
+MODELS = ModelStore()
+
+
+class CancelToken:
+    """Set once by whoever cancels (Ctrl+C, the editor's Esc); checked by nodes and streams."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+class RunContext:
+    """Given to :meth:`Node.run`; everything a node needs from the engine."""
+
+    def __init__(
+        self,
+        node_id: str = "node",
+        *,
+        device: str | Callable[[], str] = "cpu",
+        models: ModelStore | None = None,
+        cancel: CancelToken | None = None,
+        on_progress: Callable[[int, int | None], None] | None = None,
+        on_warning: Callable[[str], None] | None = None,
+        temp_root: Path | None = None,
+        graph_json: str | None = None,
+    ) -> None:
+        self.node_id = node_id
+        self._device = device
+        self.models = models if models is not None else MODELS
+        self.logger = logging.getLogger(f"kinograph.node.{node_id}")
+        self.graph_json = graph_json
+        self._cancel = cancel or CancelToken()
+        self._on_progress = on_progress
+        self._on_warning = on_warning
+        self._temp_root = temp_root
+        self._temp_dir: Path | None = None
+        self.warnings: list[str] = []
+
+    @property
+    def device(self) -> str:
+        """The device to compute on: ``cpu``, ``cuda``, ``cuda:N`` or ``mps``."""
+        if callable(self._device):
+            self._device = self._device()
+        return self._device
+
+    @property
+    def torch_device(self) -> Any:
+        """``ctx.device`` as a ``torch.device`` (imports torch)."""
+        import torch
+
+        return torch.device(self.device)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        """Report progress: ``done`` of ``total`` steps (total may be unknown)."""
+        if self._on_progress is not None:
+            self._on_progress(done, total)
+
+    def warn(self, message: str) -> None:
+        """Record a warning the CLI prints and the run result keeps."""
+        self.warnings.append(message)
+        self.logger.warning(message)
+        if self._on_warning is not None:
+            self._on_warning(message)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.cancelled
+
+    def check_cancelled(self) -> None:
+        """Raise :class:`Cancelled` when the user cancelled the run; call it between steps."""
+        if self._cancel.cancelled:
+            raise Cancelled("run cancelled")
+
+    @property
+    def temp_dir(self) -> Path:
+        """A private temporary folder for this node, removed when the run ends."""
+        if self._temp_dir is None:
+            root = self._temp_root or Path(tempfile.gettempdir())
+            root.mkdir(parents=True, exist_ok=True)
+            self._temp_dir = Path(tempfile.mkdtemp(prefix=f"{self.node_id}-", dir=root))
+        return self._temp_dir

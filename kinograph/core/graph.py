@@ -1,0 +1,427 @@
+"""The editable graph model. The editor and the scheduler both work on it; views observe it.
+
+Every edit is checked by the same rules as a loaded file and announced as a
+:class:`GraphChange` to subscribers (the editor's scene, autosave, ...). Runs work on an
+immutable :meth:`Graph.snapshot`, so editing during a run is safe.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from kinograph.core.errors import GraphError, LinkRefused, Problem
+from kinograph.core.graph_file import (
+    FORMAT,
+    FORMAT_VERSION,
+    NAME_PATTERN,
+    GraphFile,
+    dump_graph_file,
+    graph_file_from_data,
+    load_graph_file,
+    parse_json,
+    validation_problems,
+)
+from kinograph.core.node import Node
+from kinograph.core.registry import Registry, get_registry
+
+_NAME = re.compile(NAME_PATTERN)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link between ``source`` output and ``target`` input, each a (node id, port) pair."""
+
+    source_node: str
+    source_port: str
+    target_node: str
+    target_port: str
+
+    @property
+    def source(self) -> str:
+        return f"{self.source_node}.{self.source_port}"
+
+    @property
+    def target(self) -> str:
+        return f"{self.target_node}.{self.target_port}"
+
+    @classmethod
+    def parse(cls, source: str, target: str) -> Link:
+        s_node, _, s_port = source.partition(".")
+        t_node, _, t_port = target.partition(".")
+        return cls(s_node, s_port, t_node, t_port)
+
+    def __str__(self) -> str:
+        return f"{self.source} -> {self.target}"
+
+
+@dataclass
+class GraphNode:
+    """One node of the graph: its type, saved version, params (JSON values) and editor state."""
+
+    id: str
+    type: str
+    version: int = 1
+    params: dict[str, Any] = field(default_factory=dict)
+    ui: dict[str, Any] = field(default_factory=dict)
+    bypass: bool = False
+    plugin: dict[str, str] | None = None
+
+    def to_entry(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "type": self.type,
+            "version": self.version,
+            "params": copy.deepcopy(self.params),
+            "ui": copy.deepcopy(self.ui),
+            "bypass": self.bypass,
+        }
+        if self.plugin:
+            entry["plugin"] = dict(self.plugin)
+        return entry
+
+
+@dataclass(frozen=True)
+class GraphChange:
+    """What changed: ``kind`` is node_added, node_removed, link_added, link_removed,
+    param_changed, bypass_changed, ui_changed, meta_changed or reset."""
+
+    kind: str
+    node_id: str | None = None
+    link: Link | None = None
+    name: str | None = None
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class GraphSnapshot:
+    """An immutable copy of a graph for one run (JSON text plus parsed view)."""
+
+    text: str
+    base_dir: Path | None
+    nodes: dict[str, GraphNode]
+    links: tuple[Link, ...]
+
+    def inputs_of(self, node_id: str) -> list[Link]:
+        return [link for link in self.links if link.target_node == node_id]
+
+
+def param_defaults(node_class: type[Node]) -> dict[str, Any]:
+    """Every param with a default, as JSON values, in declaration order."""
+    defaults = {}
+    for name, info in node_class.Params.model_fields.items():
+        if not info.is_required():
+            value = info.get_default(call_default_factory=True)
+            defaults[name] = json.loads(json.dumps(value, default=str))
+    return defaults
+
+
+class Graph:
+    """An editable graph bound to a registry of node types."""
+
+    def __init__(self, registry: Registry | None = None, base_dir: Path | None = None) -> None:
+        self.registry = registry or get_registry()
+        self.base_dir = base_dir
+        self.meta: dict[str, Any] = {"name": "", "description": ""}
+        self.nodes: dict[str, GraphNode] = {}
+        self.links: list[Link] = []
+        self._observers: list[Callable[[GraphChange], None]] = []
+
+    # -- observing --
+
+    def subscribe(self, observer: Callable[[GraphChange], None]) -> Callable[[], None]:
+        """Call ``observer(change)`` after every edit; returns a function that unsubscribes."""
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer) if observer in self._observers else None
+
+    def _emit(self, change: GraphChange) -> None:
+        for observer in list(self._observers):
+            observer(change)
+
+    # -- lookups --
+
+    def node_class(self, node_id: str) -> type[Node] | None:
+        node = self.nodes.get(node_id)
+        return self.registry.node(node.type) if node else None
+
+    def links_into(self, node_id: str) -> list[Link]:
+        return [link for link in self.links if link.target_node == node_id]
+
+    def links_from(self, node_id: str) -> list[Link]:
+        return [link for link in self.links if link.source_node == node_id]
+
+    def port_type(self, node_id: str, port: str, direction: str) -> str | None:
+        cls = self.node_class(node_id)
+        if cls is None:
+            return None
+        spec = cls.output(port) if direction == "output" else cls.input(port)
+        return spec.type if spec else None
+
+    def new_id(self, stem: str) -> str:
+        stem = re.sub(r"[^A-Za-z0-9_-]", "_", stem) or "node"
+        if not _NAME.match(stem):
+            stem = f"n_{stem}"
+        if stem not in self.nodes:
+            return stem
+        n = 2
+        while f"{stem}{n}" in self.nodes:
+            n += 1
+        return f"{stem}{n}"
+
+    # -- edits --
+
+    def add_node(
+        self,
+        type_id: str,
+        node_id: str | None = None,
+        params: dict[str, Any] | None = None,
+        pos: tuple[float, float] | None = None,
+    ) -> GraphNode:
+        """Add a node of a registered type with default params (overridden by ``params``)."""
+        cls = self.registry.node(type_id)
+        if cls is None:
+            raise GraphError(Problem("", f"unknown node type {type_id!r}"))
+        node_id = node_id or self.new_id(type_id.rsplit(".", 1)[-1])
+        if not _NAME.match(node_id):
+            raise GraphError(Problem(f"nodes.{node_id}", "node ids must match [A-Za-z_][A-Za-z0-9_-]*"))
+        if node_id in self.nodes:
+            raise GraphError(Problem(f"nodes.{node_id}", "a node with this id already exists"))
+        values = {**param_defaults(cls), **(params or {})}
+        values = self._checked_params(node_id, cls, values)
+        info = self.registry.node_plugin.get(type_id)
+        plugin = {"name": info.name, "dist": info.dist, "version": info.version} if info else None
+        node = GraphNode(node_id, type_id, cls.version, values, {}, False, plugin)
+        if pos is not None:
+            node.ui["pos"] = [float(pos[0]), float(pos[1])]
+        self.insert_node(node)
+        return node
+
+    def insert_node(self, node: GraphNode) -> None:
+        """Put back a node exactly as given (undo, paste, unknown types)."""
+        if node.id in self.nodes:
+            raise GraphError(Problem(f"nodes.{node.id}", "a node with this id already exists"))
+        self.nodes[node.id] = copy.deepcopy(node)
+        self._emit(GraphChange("node_added", node.id))
+
+    def remove_node(self, node_id: str) -> tuple[GraphNode, list[Link]]:
+        """Remove a node and its links; returns both so an undo can restore them."""
+        node = self._node(node_id)
+        removed = [link for link in self.links if node_id in (link.source_node, link.target_node)]
+        for link in removed:
+            self.disconnect(link)
+        del self.nodes[node_id]
+        self._emit(GraphChange("node_removed", node_id))
+        return node, removed
+
+    def check_link(self, source: str, target: str) -> str | None:
+        """Why a link from ``source`` (node.port) to ``target`` is refused, or None if allowed."""
+        link = Link.parse(source, target)
+        for node_id in (link.source_node, link.target_node):
+            if node_id not in self.nodes:
+                return f"there is no node {node_id!r}"
+        if link.source_node == link.target_node:
+            return "a node cannot feed itself"
+        source_cls = self.node_class(link.source_node)
+        target_cls = self.node_class(link.target_node)
+        source_type = target_type = None
+        if source_cls is not None:
+            out = source_cls.output(link.source_port)
+            if out is None:
+                return f"{link.source_node} has no output {link.source_port!r}" + _known(
+                    p.name for p in source_cls.outputs
+                )
+            source_type = out.type
+        if target_cls is not None:
+            inp = target_cls.input(link.target_port)
+            if inp is None:
+                return f"{link.target_node} has no input {link.target_port!r}" + _known(
+                    p.name for p in target_cls.inputs
+                )
+            target_type = inp.type
+        if source_type and target_type:
+            reason = self.registry.ports.refusal(link.source, source_type, link.target, target_type)
+            if reason:
+                return reason
+        if self._reaches(link.target_node, link.source_node):
+            return f"{link.source} -> {link.target} would make a cycle"
+        return None
+
+    def connect(self, source: str, target: str, *, replace: bool = True) -> Link:
+        """Link ``source`` (node.port) to ``target``; an existing link into the input is replaced."""
+        reason = self.check_link(source, target)
+        if reason:
+            raise LinkRefused(reason)
+        link = Link.parse(source, target)
+        existing = [
+            other
+            for other in self.links
+            if (other.target_node, other.target_port) == (link.target_node, link.target_port)
+        ]
+        if link in existing:
+            return link
+        if existing and not replace:
+            raise LinkRefused(f"{link.target} already has a link from {existing[0].source}")
+        for other in existing:
+            self.disconnect(other)
+        self.links.append(link)
+        self._emit(GraphChange("link_added", link.target_node, link))
+        return link
+
+    def add_link(self, link: Link) -> None:
+        """Add a link as is, without type checks (undo, paste, unknown node types)."""
+        if link not in self.links:
+            self.links.append(link)
+            self._emit(GraphChange("link_added", link.target_node, link))
+
+    def disconnect(self, link: Link) -> None:
+        if link in self.links:
+            self.links.remove(link)
+            self._emit(GraphChange("link_removed", link.target_node, link))
+
+    def set_param(self, node_id: str, name: str, value: Any) -> None:
+        """Set one param; an invalid value raises GraphError with the pydantic message."""
+        self.set_params(node_id, {name: value})
+
+    def set_params(self, node_id: str, values: dict[str, Any]) -> None:
+        node = self._node(node_id)
+        cls = self.registry.node(node.type)
+        merged = {**node.params, **values}
+        if cls is not None:
+            merged = self._checked_params(node_id, cls, merged)
+        for name in values:
+            node.params[name] = merged.get(name)
+        for name in values:
+            self._emit(GraphChange("param_changed", node_id, name=name, value=node.params[name]))
+
+    def set_bypass(self, node_id: str, bypass: bool) -> None:
+        node = self._node(node_id)
+        node.bypass = bool(bypass)
+        self._emit(GraphChange("bypass_changed", node_id, value=node.bypass))
+
+    def set_ui(self, node_id: str, key: str, value: Any) -> None:
+        node = self._node(node_id)
+        if value is None:
+            node.ui.pop(key, None)
+        else:
+            node.ui[key] = copy.deepcopy(value)
+        self._emit(GraphChange("ui_changed", node_id, name=key, value=value))
+
+    def move_node(self, node_id: str, pos: tuple[float, float]) -> None:
+        self.set_ui(node_id, "pos", [round(float(pos[0]), 1), round(float(pos[1]), 1)])
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.meta[key] = value
+        self._emit(GraphChange("meta_changed", name=key, value=value))
+
+    def _node(self, node_id: str) -> GraphNode:
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise GraphError(Problem(f"nodes.{node_id}", "there is no such node")) from None
+
+    def _checked_params(self, node_id: str, cls: type[Node], values: dict[str, Any]) -> dict[str, Any]:
+        try:
+            model = cls.Params.model_validate(values)
+        except ValidationError as exc:
+            raise GraphError(validation_problems(exc, f"nodes.{node_id}.params")) from None
+        return model.model_dump(mode="json")
+
+    def _reaches(self, start: str, goal: str) -> bool:
+        """Whether links lead from ``start`` to ``goal`` (iterative: no recursion limit)."""
+        outgoing: dict[str, list[str]] = {}
+        for link in self.links:
+            outgoing.setdefault(link.source_node, []).append(link.target_node)
+        stack, seen = [start], set()
+        while stack:
+            current = stack.pop()
+            if current == goal:
+                return True
+            if current in seen:
+                continue
+            seen.add(current)
+            stack.extend(outgoing.get(current, []))
+        return False
+
+    # -- files --
+
+    def to_file_data(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "meta": copy.deepcopy(self.meta),
+            "nodes": {node_id: node.to_entry() for node_id, node in self.nodes.items()},
+            "links": [{"from": link.source, "to": link.target} for link in self.links],
+        }
+
+    def to_json(self) -> str:
+        """The graph as file text, in stable key order."""
+        return dump_graph_file(GraphFile.model_validate(self.to_file_data()))
+
+    def save(self, path: str | Path) -> None:
+        """Write the graph atomically (temporary file + rename)."""
+        from kinograph.core.paths import atomic_write_text
+
+        atomic_write_text(Path(path), self.to_json())
+
+    def snapshot(self) -> GraphSnapshot:
+        """An immutable copy for a run; later edits do not touch it."""
+        return GraphSnapshot(
+            text=self.to_json(),
+            base_dir=self.base_dir,
+            nodes={node_id: replace(copy.deepcopy(node)) for node_id, node in self.nodes.items()},
+            links=tuple(self.links),
+        )
+
+    def replace_with(self, other: Graph) -> None:
+        """Take over another graph's contents (open file in place) and announce a reset."""
+        self.meta, self.nodes, self.links = other.meta, other.nodes, other.links
+        self.base_dir = other.base_dir
+        self._emit(GraphChange("reset"))
+
+    @classmethod
+    def from_file(
+        cls, graph_file: GraphFile, registry: Registry | None = None, base_dir: Path | None = None
+    ) -> Graph:
+        """Build an editable graph; node params are migrated and filled with defaults.
+
+        Unknown node types are kept exactly as saved. Invalid params are kept too, so the
+        editor can show them; :func:`kinograph.core.validation.validate` reports them.
+        """
+        graph = cls(registry, base_dir)
+        graph.meta = graph_file.meta.model_dump(mode="json")
+        for node_id, entry in graph_file.nodes.items():
+            node_class = graph.registry.node(entry.type)
+            params = copy.deepcopy(entry.params)
+            version = entry.version
+            plugin = entry.plugin.model_dump() if entry.plugin else None
+            if node_class is not None:
+                if version < node_class.version:
+                    params = node_class.migrate_params(version, params)
+                    version = node_class.version
+                params = {**param_defaults(node_class), **params}
+            graph.nodes[node_id] = GraphNode(
+                node_id, entry.type, version, params, copy.deepcopy(entry.ui), entry.bypass, plugin
+            )
+        graph.links = [Link.parse(link.source, link.target) for link in graph_file.links]
+        return graph
+
+    @classmethod
+    def from_json(cls, text: str | bytes, registry: Registry | None = None, base_dir: Path | None = None, source: str = "") -> Graph:
+        return cls.from_file(graph_file_from_data(parse_json(text, source), source), registry, base_dir)
+
+    @classmethod
+    def load(cls, path: str | Path, registry: Registry | None = None) -> Graph:
+        """Load a graph file; relative paths in it resolve against its folder."""
+        path = Path(path)
+        return cls.from_file(load_graph_file(path), registry, path.resolve().parent)
+
+
+def _known(names: Iterable[str]) -> str:
+    names = list(names)
+    return f" (it has: {', '.join(names)})" if names else " (it has none)"

@@ -1,0 +1,39 @@
+"""The hooks a kinograph plugin implements. Every plugin, built-in or third-party, uses these.
+
+A plugin is a module (or object) with functions marked ``@hookimpl``; it is found through the
+entry-point group ``kinograph.plugins`` (the entry point's name is the plugin's name)::
+
+    [project.entry-points."kinograph.plugins"]
+    grain = "kinograph_grain.plugin"
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from kinograph.core.node import Node
+    from kinograph.core.ports import Converter, PortType
+
+PROJECT = "kinograph"
+ENTRY_POINT_GROUP = "kinograph.plugins"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def kinograph_port_types() -> list[PortType]:
+    """Return new port types this plugin's nodes use (registered before any node)."""
+
+
+@hookspec
+def kinograph_converters() -> list[Converter]:
+    """Return converters between port types (yours or built-in ones)."""
+
+
+@hookspec
+def kinograph_nodes() -> list[type[Node]]:
+    """Return the node classes this plugin provides."""

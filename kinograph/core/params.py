@@ -1,0 +1,127 @@
+"""Params: the pydantic model every node declares, and field helpers for the editor and CLI.
+
+Helpers add an ``x-kinograph`` object to a field's JSON Schema. Keys (documented in README):
+
+- ``widget``: ``input_path`` | ``output_path`` | ``color`` | ``slider`` | ``multiline``
+- ``filters``: file-dialog filters, e.g. ``["Images (*.png *.jpg)"]`` (paths)
+- ``must_exist``: an input path that validation checks (paths; globs must match something)
+- ``folder``: the path names a folder (paths)
+- ``step``: slider step (sliders)
+
+The editor builds its inspector from these keys; ``--set`` uses the field type to parse values
+and the path widgets to resolve relative paths against the current folder.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+XKEY = "x-kinograph"
+COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
+
+
+class NodeParams(BaseModel):
+    """Base class of every node's ``Params``: unknown params are errors, values are checked."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+def _extra(**keys: Any) -> dict[str, Any]:
+    return {XKEY: {k: v for k, v in keys.items() if v is not None}}
+
+
+def InputPath(  # noqa: N802 - reads like a type in a Params declaration
+    default: Any = "",
+    *,
+    description: str = "",
+    filters: list[str] | None = None,
+    must_exist: bool = True,
+    folder: bool = False,
+    title: str | None = None,
+) -> Any:
+    """A file (or folder, or glob) the node reads. Relative values resolve against the graph's folder."""
+    return Field(
+        default,
+        description=description,
+        title=title,
+        json_schema_extra=_extra(
+            widget="input_path", filters=filters or [], must_exist=must_exist, folder=folder
+        ),
+    )
+
+
+def OutputPath(  # noqa: N802
+    default: Any = "",
+    *,
+    description: str = "",
+    filters: list[str] | None = None,
+    folder: bool = False,
+    title: str | None = None,
+) -> Any:
+    """A file the node writes. Relative values resolve against the graph's folder."""
+    return Field(
+        default,
+        description=description,
+        title=title,
+        json_schema_extra=_extra(widget="output_path", filters=filters or [], folder=folder),
+    )
+
+
+def Color(default: str = "#000000", *, description: str = "", title: str | None = None) -> Any:  # noqa: N802
+    """An RGB colour written as ``#rrggbb``."""
+    return Field(
+        default,
+        description=description,
+        title=title,
+        pattern=COLOR_PATTERN,
+        json_schema_extra=_extra(widget="color"),
+    )
+
+
+def Slider(  # noqa: N802
+    default: float,
+    *,
+    ge: float,
+    le: float,
+    step: float | None = None,
+    description: str = "",
+    title: str | None = None,
+) -> Any:
+    """A bounded number the editor shows as a slider next to a spin box."""
+    return Field(
+        default,
+        ge=ge,
+        le=le,
+        description=description,
+        title=title,
+        json_schema_extra=_extra(widget="slider", step=step),
+    )
+
+
+def parse_color(value: str) -> tuple[int, int, int]:
+    """``#rrggbb`` -> (r, g, b)."""
+    text = value.lstrip("#")
+    return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)
+
+
+def field_ui(model: type[BaseModel], name: str) -> dict[str, Any]:
+    """The ``x-kinograph`` keys of one field (empty when it has none)."""
+    info = model.model_fields[name]
+    extra = info.json_schema_extra
+    if isinstance(extra, dict):
+        value = extra.get(XKEY)
+        if isinstance(value, dict):
+            return value
+    return {}
+
+
+def path_fields(model: type[BaseModel]) -> dict[str, str]:
+    """Field name -> ``input_path`` / ``output_path`` for every path param."""
+    found = {}
+    for name in model.model_fields:
+        widget = field_ui(model, name).get("widget")
+        if widget in ("input_path", "output_path"):
+            found[name] = widget
+    return found

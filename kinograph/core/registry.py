@@ -1,0 +1,248 @@
+"""The plugin registry: loads each plugin on its own, reports problems, never dies of one.
+
+Built-in packs register through the same hooks as third-party packages. Environment:
+``KINOGRAPH_DISABLE_PLUGINS=1`` skips external plugins, ``KINOGRAPH_BLOCK_PLUGINS=a,b`` skips
+some, ``KINOGRAPH_STRICT_PLUGINS=1`` makes any plugin problem an error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from kinograph.core import hookspecs
+from kinograph.core.node import Node
+from kinograph.core.ports import Converter, PortType, PortTypeRegistry
+
+
+@dataclass
+class PluginInfo:
+    """One plugin as ``kinograph plugins`` shows it."""
+
+    name: str
+    dist: str = ""
+    version: str = ""
+    builtin: bool = False
+    status: str = "ok"  # ok | failed | blocked | disabled
+    errors: list[str] = field(default_factory=list)
+    node_types: list[str] = field(default_factory=list)
+    detail: str = ""  # traceback of the first error, for --debug
+
+    @property
+    def error(self) -> str:
+        return "; ".join(self.errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "dist": self.dist,
+            "version": self.version,
+            "builtin": self.builtin,
+            "status": self.status,
+            "nodes": len(self.node_types),
+            "errors": self.errors,
+        }
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def strict_mode() -> bool:
+    return _flag("KINOGRAPH_STRICT_PLUGINS")
+
+
+class Registry:
+    """Node types, port types and plugins known to this process."""
+
+    def __init__(self) -> None:
+        self.ports = PortTypeRegistry()
+        self.nodes: dict[str, type[Node]] = {}
+        self.node_plugin: dict[str, PluginInfo] = {}
+        self.plugins: list[PluginInfo] = []
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self._pm.add_hookspecs(hookspecs)
+
+    # -- queries --
+
+    def node(self, type_id: str) -> type[Node] | None:
+        return self.nodes.get(type_id)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(plugin name, message) for every plugin problem."""
+        return [(p.name, e) for p in self.plugins for e in p.errors]
+
+    def failed_plugins(self) -> list[PluginInfo]:
+        return [p for p in self.plugins if p.errors]
+
+    # -- loading --
+
+    def register_plugin(
+        self,
+        plugin: Any,
+        name: str,
+        *,
+        dist: str = "",
+        version: str = "",
+        builtin: bool = False,
+    ) -> PluginInfo:
+        """Register one plugin object (a module or instance with ``@hookimpl`` functions).
+
+        Problems are recorded on the returned :class:`PluginInfo`; nothing is raised.
+        """
+        info = PluginInfo(name=name, dist=dist, version=version, builtin=builtin)
+        self.plugins.append(info)
+        try:
+            self._pm.register(plugin, name=name)
+            self._pm.check_pending()
+        except Exception as exc:  # a plugin's mistake must not stop the others
+            self._fail(info, f"invalid hooks: {exc}")
+            if self._pm.is_registered(plugin):
+                self._pm.unregister(plugin)
+            return info
+        impls = self._impls_of(plugin)
+        try:
+            port_types = self._collect(impls, "kinograph_port_types", PortType)
+            converters = self._collect(impls, "kinograph_converters", Converter)
+            node_classes = self._collect(impls, "kinograph_nodes", type)
+        except Exception as exc:
+            self._fail(info, f"{type(exc).__name__}: {exc}")
+            self._pm.unregister(plugin)
+            return info
+        for port_type in port_types:
+            try:
+                self.ports.add_type(port_type)
+            except ValueError as exc:
+                info.errors.append(str(exc))
+        for converter in converters:
+            try:
+                self.ports.add_converter(converter)
+            except ValueError as exc:
+                info.errors.append(str(exc))
+        for node_class in node_classes:
+            self._add_node(info, node_class)
+        if info.errors and not info.node_types:
+            info.status = "failed"
+        return info
+
+    def _impls_of(self, plugin: Any) -> dict[str, Any]:
+        found = {}
+        for hook_name in ("kinograph_port_types", "kinograph_converters", "kinograph_nodes"):
+            for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
+                if impl.plugin is plugin:
+                    found[hook_name] = impl.function
+        return found
+
+    @staticmethod
+    def _collect(impls: dict[str, Any], hook_name: str, kind: type) -> list[Any]:
+        function = impls.get(hook_name)
+        if function is None:
+            return []
+        result = function()
+        if result is None:
+            return []
+        items = list(result)
+        for item in items:
+            if not isinstance(item, kind):
+                raise TypeError(f"{hook_name}() returned {item!r}, expected {kind.__name__}")
+        return items
+
+    def _add_node(self, info: PluginInfo, node_class: Any) -> None:
+        if not (isinstance(node_class, type) and issubclass(node_class, Node)):
+            info.errors.append(f"{node_class!r} is not a kinograph Node subclass")
+            return
+        problems = node_class.declaration_problems()
+        for port in list(node_class.inputs) + list(node_class.outputs):
+            if self.ports.get(port.type) is None:
+                problems.append(f"port {port.name!r} has unknown type {port.type!r}")
+        if problems:
+            info.errors.append(f"node {node_class.__name__}: " + "; ".join(problems))
+            return
+        owner = self.node_plugin.get(node_class.type_id)
+        if owner is not None:
+            info.errors.append(
+                f"node type {node_class.type_id!r} is already provided by plugin {owner.name!r};"
+                f" plugin {info.name!r} also claims it (kept {owner.name!r}'s)"
+            )
+            return
+        self.nodes[node_class.type_id] = node_class
+        self.node_plugin[node_class.type_id] = info
+        info.node_types.append(node_class.type_id)
+
+    def _fail(self, info: PluginInfo, message: str) -> None:
+        info.status = "failed"
+        info.errors.append(message)
+        info.detail = traceback.format_exc()
+
+    def load_builtins(self, modules: Iterable[tuple[str, str]]) -> None:
+        """Register built-in packs given as (plugin name, module path)."""
+        from kinograph import __version__
+
+        for name, module_path in modules:
+            try:
+                module = importlib.import_module(module_path)
+            except Exception as exc:
+                info = PluginInfo(name=name, dist="kinograph", version=__version__, builtin=True)
+                self.plugins.append(info)
+                self._fail(info, f"import failed: {type(exc).__name__}: {exc}")
+                continue
+            self.register_plugin(module, name, dist="kinograph", version=__version__, builtin=True)
+
+    def load_entry_points(self) -> None:
+        """Load every external plugin from the ``kinograph.plugins`` entry points, each on its own."""
+        from importlib.metadata import entry_points
+
+        disabled = _flag("KINOGRAPH_DISABLE_PLUGINS")
+        blocked = {
+            n.strip() for n in os.environ.get("KINOGRAPH_BLOCK_PLUGINS", "").split(",") if n.strip()
+        }
+        for ep in sorted(entry_points(group=hookspecs.ENTRY_POINT_GROUP), key=lambda e: e.name):
+            dist = getattr(ep, "dist", None)
+            dist_name = dist.name if dist is not None else ""
+            version = dist.version if dist is not None else ""
+            if disabled or ep.name in blocked:
+                self.plugins.append(
+                    PluginInfo(
+                        name=ep.name,
+                        dist=dist_name,
+                        version=version,
+                        status="disabled" if disabled else "blocked",
+                    )
+                )
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                info = PluginInfo(name=ep.name, dist=dist_name, version=version)
+                self.plugins.append(info)
+                self._fail(info, f"import failed: {type(exc).__name__}: {exc}")
+                continue
+            self.register_plugin(plugin, ep.name, dist=dist_name, version=version)
+
+
+_REGISTRY: Registry | None = None
+
+
+def get_registry() -> Registry:
+    """The process-wide registry: built-in packs, then installed plugins (loaded on first use)."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        from kinograph.plugins import BUILTIN_PLUGINS
+
+        registry = Registry()
+        registry.load_builtins(BUILTIN_PLUGINS)
+        registry.load_entry_points()
+        _REGISTRY = registry
+    return _REGISTRY
+
+
+def reset_registry(registry: Registry | None = None) -> None:
+    """Replace (or forget) the process-wide registry; tests use it."""
+    global _REGISTRY
+    _REGISTRY = registry

@@ -1,0 +1,7 @@
+"""Built-in node packs. Each registers through the same hooks a third-party plugin uses and
+imports only :mod:`kinograph.api`."""
+
+#: (plugin name, module) of every built-in pack, loaded before external plugins.
+BUILTIN_PLUGINS: list[tuple[str, str]] = [
+    ("builtin.basic", "kinograph.plugins.basic"),
+]
