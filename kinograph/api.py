@@ -9,6 +9,7 @@ from kinograph.core.errors import Cancelled, GraphError, KinographError, LinkRef
 from kinograph.core.frames import FrameChunk, FrameStream
 from kinograph.core.graph import Graph, GraphChange, GraphNode, Link
 from kinograph.core.hookspecs import hookimpl
+from kinograph.core.motion import Motion
 from kinograph.core.node import Input, Node, Output, file_fingerprint
 from kinograph.core.params import Color, InputPath, NodeParams, OutputPath, Slider, parse_color
 from kinograph.core.paths import IfExists, atomic_output, output_target, resolve_path
@@ -64,6 +65,7 @@ __all__ = [
     "Link",
     "LinkRefused",
     "ModelStore",
+    "Motion",
     "Node",
     "NodeFailure",
     "NodeParams",

@@ -88,6 +88,23 @@ class Node:
         return ";".join(parts) or None
 
     @classmethod
+    def output_info(cls, params: NodeParams, port: str) -> dict[str, Any]:
+        """Static facts about an output known from params alone (e.g. ``feature_size``).
+
+        Downstream nodes see them in :meth:`check_inputs` before anything runs.
+        """
+        return {}
+
+    @classmethod
+    def check_inputs(cls, params: NodeParams, inputs: dict[str, dict[str, Any]]) -> list[str]:
+        """Problems with what is linked in, found before anything runs.
+
+        ``inputs`` maps each linked input to the upstream's :meth:`output_info` plus ``node``
+        (the upstream node id) and ``type`` (its type id). Return sentences naming both nodes.
+        """
+        return []
+
+    @classmethod
     def migrate_params(cls, from_version: int, params: dict[str, Any]) -> dict[str, Any]:
         """Upgrade params saved by an older ``version`` of this node (default: unchanged).
 

@@ -54,6 +54,8 @@ def _node_problems(graph: Graph, node_id: str, check_files: bool) -> list[Proble
         params = None
     if params is not None and check_files:
         problems.extend(_path_problems(graph, node_id, cls, params))
+    if params is not None:
+        problems.extend(_input_problems(graph, node_id, cls, params))
     linked = {link.target_port for link in graph.links_into(node_id)}
     for port in cls.inputs:
         if not port.optional and port.name not in linked and not node.bypass:
@@ -63,6 +65,28 @@ def _node_problems(graph: Graph, node_id: str, check_files: bool) -> list[Proble
     if node.bypass:
         problems.extend(_bypass_problems(graph, node_id, cls))
     return problems
+
+
+def _input_problems(graph: Graph, node_id: str, cls: type[Node], params: object) -> list[Problem]:
+    """Let the node check facts its upstream nodes declare (e.g. a feature size mismatch)."""
+    inputs = {}
+    for link in graph.links_into(node_id):
+        upstream = graph.nodes.get(link.source_node)
+        upstream_cls = graph.registry.node(upstream.type) if upstream else None
+        if upstream is None or upstream_cls is None:
+            continue
+        try:
+            upstream_params = upstream_cls.Params.model_validate(upstream.params)
+            info = dict(upstream_cls.output_info(upstream_params, link.source_port))
+        except Exception:  # its own problems are reported on it
+            continue
+        info.update(node=link.source_node, type=upstream.type)
+        inputs[link.target_port] = info
+    try:
+        messages = cls.check_inputs(params, inputs)  # type: ignore[arg-type]
+    except Exception as exc:
+        messages = [f"could not check its inputs: {type(exc).__name__}: {exc}"]
+    return [Problem(f"nodes.{node_id}", message) for message in messages]
 
 
 def _param_problems(exc: ValidationError, where: str, cls: type[Node]) -> list[Problem]:
