@@ -11,11 +11,11 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).parent))
 
-import nodes_for_tests  # noqa: E402
+import nodes_for_tests
 
-from kinograph.core.registry import Registry, reset_registry  # noqa: E402
-from kinograph.core.scheduler import Session  # noqa: E402
-from kinograph.plugins import BUILTIN_PLUGINS  # noqa: E402
+from kinograph.core.registry import Registry, reset_registry
+from kinograph.core.scheduler import Session
+from kinograph.plugins import BUILTIN_PLUGINS
 
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,7 @@ def _extra(**keys: Any) -> dict[str, Any]:
     return {XKEY: {k: v for k, v in keys.items() if v is not None}}
 
 
-def InputPath(  # noqa: N802 - reads like a type in a Params declaration
+def InputPath(
     default: Any = "",
     *,
     description: str = "",
@@ -52,7 +52,7 @@ def InputPath(  # noqa: N802 - reads like a type in a Params declaration
     )
 
 
-def OutputPath(  # noqa: N802
+def OutputPath(
     default: Any = "",
     *,
     description: str = "",
@@ -69,7 +69,7 @@ def OutputPath(  # noqa: N802
     )
 
 
-def Color(default: str = "#000000", *, description: str = "", title: str | None = None) -> Any:  # noqa: N802
+def Color(default: str = "#000000", *, description: str = "", title: str | None = None) -> Any:
     """An RGB colour written as ``#rrggbb``."""
     return Field(
         default,
@@ -80,7 +80,7 @@ def Color(default: str = "#000000", *, description: str = "", title: str | None 
     )
 
 
-def Slider(  # noqa: N802
+def Slider(
     default: float,
     *,
     ge: float,

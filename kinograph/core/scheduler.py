@@ -426,7 +426,7 @@ class _Run:
         except UpstreamFailed as exc:
             self.skip(node_id, f"upstream node {exc.node_id!r} failed")
             return
-        except BaseException as exc:  # noqa: BLE001 - a node's failure must not end the run
+        except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 self.cancel.cancel()
                 raise Cancelled("run cancelled") from None
