@@ -33,7 +33,7 @@ from kinograph.core.paths import cache_dir, resolve_path
 from kinograph.core.plan import Plan, make_plan
 from kinograph.core.registry import Registry, get_registry
 from kinograph.core.streams import StageHooks, Tee, traced
-from kinograph.core.validation import bypass_source, validate
+from kinograph.core.validation import bypass_source, structure_problems, validate
 
 
 @dataclass
@@ -124,6 +124,10 @@ class Session:
         else:
             snapshot = graph
             checked = Graph.from_json(snapshot.text, self.registry, snapshot.base_dir)
+        # An unknown type may be an output node from a missing plugin: never skip it silently.
+        problems = structure_problems(checked, unknown_types=options.targets is None)
+        if problems:
+            raise GraphError(problems)
         plan = make_plan(snapshot, self.registry, options.targets)
         if options.validate:
             problems = validate(checked, set(plan.order))

@@ -27,6 +27,20 @@ def validate(graph: Graph, nodes: set[str] | None = None, *, check_files: bool =
     return problems
 
 
+def structure_problems(graph: Graph, *, unknown_types: bool = True) -> list[Problem]:
+    """Problems that stop a run from being planned: links to missing nodes, cycles, unknown types."""
+    problems = []
+    for index, link in enumerate(graph.links):
+        for node_id in (link.source_node, link.target_node):
+            if node_id not in graph.nodes:
+                problems.append(Problem(f"links[{index}]", f"{link} names a node {node_id!r} that does not exist"))
+    if unknown_types:
+        unknown = {n for n, node in graph.nodes.items() if graph.registry.node(node.type) is None}
+        for node_id in unknown:
+            problems.extend(_node_problems(graph, node_id, False))
+    return problems + _cycle_problems(graph)
+
+
 def _node_problems(graph: Graph, node_id: str, check_files: bool) -> list[Problem]:
     node = graph.nodes[node_id]
     where = f"nodes.{node_id}"
