@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of the graph file")
 
-    gui = sub.add_parser("gui", help="open the desktop editor")
+    gui = sub.add_parser("gui", help="open the desktop editor", description="Open the desktop editor.")
     gui.add_argument("file", nargs="?", help="a graph, or an output file (MP4, PNG) made by kinograph")
     return parser
 
