@@ -4,4 +4,5 @@ imports only :mod:`kinograph.api`."""
 #: (plugin name, module) of every built-in pack, loaded before external plugins.
 BUILTIN_PLUGINS: list[tuple[str, str]] = [
     ("builtin.basic", "kinograph.plugins.basic"),
+    ("builtin.interpolation", "kinograph.plugins.interpolation"),
 ]

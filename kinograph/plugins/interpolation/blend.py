@@ -1,0 +1,48 @@
+"""Blending: the plain cross-fade method, the nearest-side rule at scene cuts, and the
+occlusion-aware mix the flow method ends with (shared by both backends)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: weight a neighbour keeps where nothing of it landed, so a spot neither sees still gets a fade
+HOLE_WEIGHT = 1e-4
+
+
+def cross_fade(first: Any, second: Any, times: list[float]) -> Any:
+    """The ``blend`` method: ``(1 - t) * first + t * second`` for each ``t`` (uint8 out)."""
+    import numpy as np
+
+    a = first.astype(np.float32)
+    b = second.astype(np.float32)
+    out = np.empty((len(times), *first.shape), dtype=np.uint8)
+    for k, t in enumerate(times):
+        out[k] = np.clip((1.0 - t) * a + t * b + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def nearest_side(first: Any, second: Any, times: list[float]) -> Any:
+    """At a scene cut: each in-between frame repeats the closer neighbour, never a mix."""
+    import numpy as np
+
+    return np.stack([first if t < 0.5 else second for t in times])
+
+
+def side_weights(density_first: Any, density_second: Any, t: float) -> tuple[Any, Any]:
+    """How much each warped neighbour counts at every pixel.
+
+    Time closeness (``1 - t`` and ``t``) times how much of that neighbour landed there (capped
+    at 1): where only one neighbour sees a spot, the other's share is near zero.
+    """
+    w_first = (1.0 - t) * (density_first.clip(0.0, 1.0) + HOLE_WEIGHT)
+    w_second = t * (density_second.clip(0.0, 1.0) + HOLE_WEIGHT)
+    return w_first, w_second
+
+
+def mix_weighted(seen_first: Any, seen_second: Any, w_first: Any, w_second: Any) -> Any:
+    """Per-pixel weighted mean of two float frames ``[H, W, 3]`` -> uint8 (numpy)."""
+    import numpy as np
+
+    total = w_first + w_second
+    mixed = (seen_first * w_first[..., None] + seen_second * w_second[..., None]) / total[..., None]
+    return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
