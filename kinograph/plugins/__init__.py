@@ -4,5 +4,6 @@ imports only :mod:`kinograph.api`."""
 #: (plugin name, module) of every built-in pack, loaded before external plugins.
 BUILTIN_PLUGINS: list[tuple[str, str]] = [
     ("builtin.basic", "kinograph.plugins.basic"),
+    ("builtin.learned", "kinograph.plugins.learned"),
     ("builtin.interpolation", "kinograph.plugins.interpolation"),
 ]
