@@ -73,7 +73,6 @@ class RunContext:
         self.node_id = node_id
         self._device = device
         self.models = models if models is not None else MODELS
-        self.logger = logging.getLogger(f"kinograph.node.{node_id}")
         self.graph_json = graph_json
         self._cancel = cancel or CancelToken()
         self._on_progress = on_progress
@@ -81,6 +80,11 @@ class RunContext:
         self._temp_root = temp_root
         self._temp_dir: Path | None = None
         self.warnings: list[str] = []
+
+    @property
+    def logger(self) -> logging.Logger:
+        """A logger named after the node (``kinograph.node.<id>``)."""
+        return logging.getLogger(f"kinograph.node.{self.node_id}")
 
     @property
     def device(self) -> str:

@@ -60,7 +60,9 @@ class EventBus:
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
 
-    def emit(self, kind: str, node_id: str | None = None, **data: Any) -> Event:
+    def emit(self, kind: str, node_id: str | None = None, **data: Any) -> Event | None:
+        if not self._subscribers:
+            return None
         event = Event(kind, node_id, data)
         with self._lock:
             for subscriber in self._subscribers:

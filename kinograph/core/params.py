@@ -14,6 +14,7 @@ and the path widgets to resolve relative paths against the current folder.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -106,6 +107,7 @@ def parse_color(value: str) -> tuple[int, int, int]:
     return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)
 
 
+@functools.cache
 def field_ui(model: type[BaseModel], name: str) -> dict[str, Any]:
     """The ``x-kinograph`` keys of one field (empty when it has none)."""
     info = model.model_fields[name]
@@ -117,6 +119,7 @@ def field_ui(model: type[BaseModel], name: str) -> dict[str, Any]:
     return {}
 
 
+@functools.cache
 def path_fields(model: type[BaseModel]) -> dict[str, str]:
     """Field name -> ``input_path`` / ``output_path`` for every path param."""
     found = {}

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kinograph.core import streams as stream_module
 from kinograph.core.cache import StreamCache, ValueCache
 from kinograph.core.context import MODELS, CancelToken, ModelStore, RunContext
 from kinograph.core.devices import check_device_spec, resolve_device
@@ -163,18 +164,20 @@ class _Run:
         self.lock = threading.RLock()
         self.inputs: dict[str, list[Link]] = {n: [] for n in plan.order}
         self.consumers: dict[tuple[str, str], list[str]] = {}
+        self.linked_outputs: dict[str, set[str]] = {}
         for link in snapshot.links:
             if link.target_node in self.inputs and link.source_node in self.inputs:
                 self.inputs[link.target_node].append(link)
+                self.linked_outputs.setdefault(link.source_node, set()).add(link.source_port)
         self.classes: dict[str, type[Node]] = {n: self._class(n) for n in plan.order}
         self.params: dict[str, Any] = {}
         self.keys: dict[str, str] = {}
         self.tees: dict[tuple[str, str], Tee] = {}
         self.tee_branch: dict[tuple[str, str], int] = {}
         self.open_streams: dict[str, int] = {}
-        self.started: dict[str, float] = {}
         self.temp_root = Path(tempfile.mkdtemp(prefix="kinograph-run-"))
         self._device: str | None = None
+        self._streaming: dict[tuple[str, str], bool] = {}
         self.cancelled = False
 
     def _class(self, node_id: str) -> type[Node]:
@@ -197,17 +200,23 @@ class _Run:
             node = self.snapshot.nodes[node_id]
             cls = self.classes[node_id]
             params = cls.Params.model_validate(node.params)
-            for name in path_fields(cls.Params):
-                value = getattr(params, name)
-                if isinstance(value, str) and value:
-                    setattr(params, name, resolve_path(value, self.snapshot.base_dir))
+            key_params = node.params
+            paths = path_fields(cls.Params)
+            if paths:
+                key_params = dict(node.params)
+                for name in paths:
+                    value = getattr(params, name)
+                    if isinstance(value, str) and value:
+                        resolved = resolve_path(value, self.snapshot.base_dir)
+                        setattr(params, name, resolved)
+                        key_params[name] = resolved
             self.params[node_id] = params
             upstream = sorted(
                 (link.target_port, self.keys[link.source_node], link.source_port)
                 for link in self.inputs[node_id]
             )
             text = json.dumps(
-                [node.type, cls.version, params.model_dump(mode="json"), cls.fingerprint(params), node.bypass, upstream],
+                [node.type, cls.version, key_params, cls.fingerprint(params), node.bypass, upstream],
                 sort_keys=True,
                 default=str,
             )
@@ -218,9 +227,13 @@ class _Run:
         return f"{self.keys[node_id]}-{port}"
 
     def is_stream(self, node_id: str, port: str) -> bool:
-        out = self.classes[node_id].output(port)
-        port_type = self.registry.ports.get(out.type) if out else None
-        return bool(port_type and port_type.streaming)
+        key = (node_id, port)
+        known = self._streaming.get(key)
+        if known is None:
+            out = self.classes[node_id].output(port)
+            port_type = self.registry.ports.get(out.type) if out else None
+            known = self._streaming[key] = bool(port_type and port_type.streaming)
+        return known
 
     def cached(self, node_id: str, port: str) -> bool:
         if not self.options.use_cache:
@@ -416,11 +429,11 @@ class _Run:
         )
         self.set_state(node_id, "running")
         self.bus.emit("node_started", node_id, type=type_id)
-        self.started[node_id] = time.perf_counter()
-        from kinograph.core import streams as stream_module
-
-        saved = stream_module._child_time()
-        stream_module._local.child = 0.0
+        # Time spent pulling upstream streams belongs to those stages (see streams.traced).
+        pulls = any(isinstance(value, FrameStream) for value in inputs.values())
+        if pulls:
+            saved = stream_module._child_time()
+            stream_module._local.child = 0.0
         began = time.perf_counter()
         try:
             outputs = cls(self.params[node_id]).run(ctx, **inputs)
@@ -437,9 +450,10 @@ class _Run:
             self.fail(node_id, exc)
             return
         finally:
-            elapsed = time.perf_counter() - began
-            own = elapsed - stream_module._child_time()
-            stream_module._local.child = saved + elapsed
+            elapsed = own = time.perf_counter() - began
+            if pulls:
+                own = elapsed - stream_module._child_time()
+                stream_module._local.child = saved + elapsed
         streams = 0
         for out in cls.outputs:
             if out.name not in outputs:
@@ -462,7 +476,7 @@ class _Run:
     def check_outputs(self, node_id: str, cls: type[Node], outputs: Any) -> None:
         if not isinstance(outputs, dict):
             raise TypeError(f"run() returned {type(outputs).__name__}, expected a dict of outputs")
-        needed = {link.source_port for c in self.inputs.values() for link in c if link.source_node == node_id}
+        needed = self.linked_outputs.get(node_id, set())
         missing = [name for name in needed if name not in outputs]
         if missing:
             raise TypeError(f"run() did not return output(s) {', '.join(sorted(missing))}")
@@ -503,8 +517,6 @@ class _Run:
     def input_value(self, link: Link) -> Any:
         key = (link.source_node, link.source_port)
         value = self.values[key]
-        source_type = self.classes[link.source_node].output(link.source_port).type
-        target_type = self.classes[link.target_node].input(link.target_port).type
         if isinstance(value, FrameStream):
             running = [c for c in self.consumers.get(key, []) if self.result.states.get(c) != "cached"]
             if len(running) > 1:
@@ -515,6 +527,10 @@ class _Run:
                     index = self.tee_branch.get(key, 0)
                     self.tee_branch[key] = index + 1
                 value = tee.branch(index)
+        source_type = self.classes[link.source_node].output(link.source_port).type
+        target_type = self.classes[link.target_node].input(link.target_port).type
+        if source_type == target_type:
+            return value
         return self.registry.ports.convert(value, source_type, target_type)
 
     def load_cached(self, node_id: str) -> None:
