@@ -1,0 +1,142 @@
+"""Load images: a folder or glob of pictures in natural order, as a batch or a frame stream."""
+
+from __future__ import annotations
+
+import glob
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from kinograph.api import (
+    FRAME_STREAM,
+    IMAGES,
+    Color,
+    FrameStream,
+    InputPath,
+    Node,
+    NodeFailure,
+    NodeParams,
+    Output,
+    RunContext,
+    Slider,
+    parse_color,
+)
+from kinograph.plugins.media.load_image import IMAGE_SUFFIXES, read_image
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: EXIF orientations that swap width and height (rotations by 90 or 270 degrees).
+_SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
+
+
+def natural_key(path: Path) -> list[Any]:
+    """Sort key that orders ``img2`` before ``img10`` (numbers compared as numbers)."""
+    parts = re.split(r"(\d+)", path.name.lower())
+    return [int(part) if part.isdigit() else part for part in parts]
+
+
+def list_images(pattern: str) -> list[Path]:
+    """The image files in a folder, or matching a glob, in natural sort order."""
+    target = Path(pattern)
+    if target.is_dir():
+        found = [p for p in target.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    elif glob.has_magic(pattern):
+        found = [Path(p) for p in glob.glob(pattern) if Path(p).is_file()]
+    elif target.is_file():
+        found = [target]
+    else:
+        raise NodeFailure(f"no folder or file at {pattern} (check the path param)")
+    if not found:
+        raise NodeFailure(
+            f"no images in {pattern} (looked for {', '.join(IMAGE_SUFFIXES)}; check the path param)"
+        )
+    return sorted(found, key=natural_key)
+
+
+def upright_size(path: Path) -> tuple[int, int]:
+    """(width, height) after EXIF orientation, read from the header only."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            orientation = image.getexif().get(0x0112, 1)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise NodeFailure(f"cannot read image {path}: {exc}") from exc
+    if orientation in _SWAPPING_ORIENTATIONS:
+        return height, width
+    return width, height
+
+
+def fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize to exactly ``width`` x ``height`` (area filter when shrinking)."""
+    import cv2
+
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    shrinking = image.shape[1] > width or image.shape[0] > height
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interpolation)
+
+
+class LoadImages(Node):
+    """Reads every image of a folder or glob, in natural order (img2 before img10)."""
+
+    type_id = "kinograph.image.load_folder"
+    display_name = "Load images"
+    category = "Image"
+    description = (
+        "Reads a folder (or a glob such as photos/*.jpg) of images in natural order, as a batch "
+        "of Images or as a FrameStream at the given fps. Images of other sizes than the first "
+        "are resized or refused."
+    )
+    outputs = [
+        Output("images", IMAGES, "All images as one batch [N, H, W, 3] (only when as_stream is off)."),
+        Output("frames", FRAME_STREAM, "The images as frames, read one chunk at a time."),
+    ]
+
+    class Params(NodeParams):
+        path: str = InputPath("", description="A folder, or a glob such as shots/*.png.", folder=True)
+        fps: float = Slider(24.0, ge=0.1, le=240.0, description="Frame rate of the frames output.")
+        as_stream: bool = True
+        mismatch: Literal["resize", "error"] = "resize"
+        background: str = Color("#000000", description="Colour shown through transparent pixels.")
+
+    def run(self, ctx: RunContext) -> dict[str, Any]:
+        p = self.params
+        files = list_images(p.path)
+        width, height = upright_size(files[0])
+        if p.mismatch == "error":
+            for file in files[1:]:
+                size = upright_size(file)
+                if size != (width, height):
+                    raise NodeFailure(
+                        f"{file} is {size[0]}x{size[1]} but {files[0].name} is {width}x{height} "
+                        "(set mismatch to 'resize', or make the images the same size)"
+                    )
+        background = parse_color(p.background)
+
+        def frames() -> Iterator[np.ndarray]:
+            for file in files:
+                yield fit(read_image(file, background), width, height)
+
+        outputs: dict[str, Any] = {}
+        if p.as_stream:
+            stream = FrameStream.from_frames(
+                frames(), fps=p.fps, width=width, height=height, frame_count=len(files)
+            )
+            outputs["frames"] = stream
+        else:
+            import numpy as np
+
+            batch = np.empty((len(files), height, width, 3), dtype=np.uint8)
+            for index, frame in enumerate(frames()):
+                ctx.check_cancelled()
+                batch[index] = frame
+                ctx.progress(index + 1, len(files))
+            outputs["images"] = batch
+            outputs["frames"] = FrameStream.from_array(batch, fps=p.fps)
+        ctx.logger.info("%d images, %dx%d", len(files), width, height)
+        return outputs

@@ -1,0 +1,85 @@
+"""Save image: write one image to a PNG (graph embedded), JPEG, WebP, BMP or TIFF file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from kinograph.api import (
+    IMAGE,
+    PATH,
+    IfExists,
+    Input,
+    KinographError,
+    Node,
+    NodeFailure,
+    NodeParams,
+    Output,
+    OutputPath,
+    RunContext,
+    atomic_output,
+    output_target,
+)
+from kinograph.plugins.media.embed import png_text
+
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def save_image(pixels: Any, target: Path, graph_json: str | None = None, quality: int = 95) -> None:
+    """Write uint8 RGB ``pixels`` to ``target`` atomically; PNGs (and JPEG comments) carry the graph."""
+    from PIL import Image
+
+    kind = SAVE_FORMATS.get(target.suffix.lower())
+    if kind is None:
+        raise NodeFailure(f"cannot save {target}: use one of {', '.join(SAVE_FORMATS)}")
+    image = Image.fromarray(pixels)
+    options: dict[str, Any] = {}
+    if kind == "PNG":
+        info = png_text(graph_json)
+        if info is not None:
+            options["pnginfo"] = info
+    elif kind in ("JPEG", "WEBP"):
+        options["quality"] = quality
+        if kind == "JPEG" and graph_json:
+            options["comment"] = graph_json.encode("utf-8")
+    with atomic_output(target) as temp:
+        image.save(temp, format=kind, **options)
+
+
+class SaveImage(Node):
+    """Writes an image file; PNG files embed the graph that made them."""
+
+    type_id = "kinograph.image.save"
+    display_name = "Save image"
+    category = "Image"
+    description = (
+        "Writes the image to a PNG, JPEG, WebP, BMP or TIFF file (by the path's suffix). PNG files "
+        "embed the graph in a text chunk, so the editor can reopen it from the picture."
+    )
+    output_node = True
+    inputs = [Input("image", IMAGE, "The image to save.")]
+    outputs = [Output("path", PATH, "The file written.")]
+
+    class Params(NodeParams):
+        path: str = OutputPath(
+            "out/image.png", description="The file to write.", filters=["PNG (*.png)", "JPEG (*.jpg)", "WebP (*.webp)"]
+        )
+        if_exists: IfExists = "overwrite"
+        quality: int = Field(95, ge=1, le=100, description="JPEG / WebP quality.")
+
+    def run(self, ctx: RunContext, image: Any) -> dict[str, Any]:
+        import numpy as np
+
+        pixels = np.asarray(image)
+        if pixels.ndim == 4 and pixels.shape[0] == 1:
+            pixels = pixels[0]
+        if pixels.ndim != 3 or pixels.shape[-1] != 3 or pixels.dtype != np.uint8:
+            raise NodeFailure(f"expected an RGB uint8 image [H, W, 3], got {pixels.dtype} {tuple(pixels.shape)}")
+        try:
+            target = output_target(self.params.path, self.params.if_exists)
+        except KinographError as exc:
+            raise NodeFailure(str(exc)) from exc
+        save_image(np.ascontiguousarray(pixels), target, ctx.graph_json, self.params.quality)
+        return {"path": str(target)}
