@@ -159,15 +159,24 @@ class StreamCache:
             partial.mkdir(parents=True, exist_ok=True)
             written: list[tuple[str, int]] = []
             frames = 0
+            size = 0
             complete = False
+            recording = True
             try:
                 for chunk in stream:
-                    name = f"{len(written):06d}.npy"
-                    np.save(partial / name, chunk.pixels, allow_pickle=False)
-                    written.append((name, chunk.start))
+                    if recording:
+                        size += chunk.pixels.nbytes
+                        if size > self.budget:
+                            # Longer than the budget (length was unknown): stop recording.
+                            recording = False
+                            shutil.rmtree(partial, ignore_errors=True)
+                        else:
+                            name = f"{len(written):06d}.npy"
+                            np.save(partial / name, chunk.pixels, allow_pickle=False)
+                            written.append((name, chunk.start))
                     frames += chunk.count
                     yield chunk
-                complete = True
+                complete = recording
             finally:
                 if complete:
                     manifest = {

@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--node", dest="targets", action="append", metavar="ID",
                      help="run only what this node needs (repeatable); default: the output nodes")
     run.add_argument("--no-cache", action="store_true", help="bypass the value and stream caches")
+    run.add_argument("--cache-streams", action="store_true",
+                     help="also keep the streams that feed output nodes in the disk cache, so a re-run "
+                          "that changes only an output node reads them back instead of recomputing")
     run.add_argument("--events", choices=["json"], help="print events as NDJSON on stdout")
     run.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -153,7 +156,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        options = RunOptions(device=args.device, use_cache=not args.no_cache, targets=args.targets)
+        options = RunOptions(
+            device=args.device,
+            use_cache=not args.no_cache,
+            targets=args.targets,
+            # One-shot runs rarely re-use streams: writing every frame to disk is opt-in here.
+            stream_cache="outputs" if args.cache_streams else "off",
+        )
         result = Session(graph.registry).run(graph, options, subscribers, cancel)
     finally:
         signal.signal(signal.SIGINT, previous)
