@@ -20,13 +20,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kinograph.plugins.interpolation.blend import mix_weighted, side_weights
-from kinograph.plugins.interpolation.flow import PairFlow
+from kinograph.plugins.interpolation.flow import PairFlow, consistency_weight
 
 if TYPE_CHECKING:
     import numpy as np
-
-#: floor of the consistency weight: an occluded pixel still fills a spot nothing else reaches
-MIN_WEIGHT = 1e-3
 
 
 class OpenCVWarp:
@@ -115,19 +112,6 @@ class OpenCVWarp:
         import cv2
 
         return cv2.remap(
-            frame, self.xs + flow[..., 0], self.ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            frame, self.xs + flow[..., 0], self.ys + flow[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
         )
 
-
-def consistency_weight(xp: object, flow: object, back: object, map_x: object, map_y: object, width: int, height: int) -> object:
-    """Forward/backward check shared by both backends (``xp`` is numpy or torch).
-
-    A round trip that misses by more than the tolerance of Sundaram et al. (2010) marks a pixel
-    the other frame does not show. Pixels that leave the frame are not occlusions: weight 1.
-    """
-    miss = ((flow + back) ** 2).sum(-1)  # type: ignore[operator]
-    tolerance = 0.01 * ((flow**2).sum(-1) + (back**2).sum(-1)) + 0.5  # type: ignore[operator]
-    weight = xp.exp(-miss / tolerance)  # type: ignore[attr-defined]
-    outside = (map_x < 0) | (map_x > width - 1) | (map_y < 0) | (map_y > height - 1)  # type: ignore[operator]
-    weight = xp.where(outside, 1.0, weight)  # type: ignore[attr-defined]
-    return xp.clip(weight, MIN_WEIGHT, 1.0)  # type: ignore[attr-defined]

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kinograph.plugins.interpolation.blend import side_weights
-from kinograph.plugins.interpolation.flow import PairFlow
-from kinograph.plugins.interpolation.warp_opencv import consistency_weight
+from kinograph.plugins.interpolation.flow import PairFlow, consistency_weight
 
 if TYPE_CHECKING:
     import numpy as np
@@ -102,14 +101,14 @@ class TorchWarp:
 
     def sample(self, image: Any, flow: Any) -> Any:
         """``image`` ``[C, H, W]`` read at each pixel plus ``flow`` (bilinear, edges repeated)."""
-        return self._remap(image, self.xs + flow[..., 0], self.ys + flow[..., 1])
+        return self._remap(image, self.xs + flow[..., 0], self.ys + flow[..., 1], mode="bicubic")
 
-    def _remap(self, image: Any, map_x: Any, map_y: Any) -> Any:
+    def _remap(self, image: Any, map_x: Any, map_y: Any, mode: str = "bilinear") -> Any:
         """``cv2.remap`` with INTER_LINEAR and BORDER_REPLICATE, as ``grid_sample``."""
         import torch.nn.functional as F  # noqa: N812
 
         grid = torch_grid(map_x, map_y, self.width, self.height)
-        return F.grid_sample(image[None], grid[None], mode="bilinear", padding_mode="border", align_corners=True)[0]
+        return F.grid_sample(image[None], grid[None], mode=mode, padding_mode="border", align_corners=True)[0]
 
 
 def torch_grid(map_x: Any, map_y: Any, width: int, height: int) -> Any:
