@@ -71,7 +71,7 @@ def resolve_path(value: str, base: Path | None) -> str:
     path = Path(value).expanduser()
     if not path.is_absolute() and base is not None:
         path = base / path
-    return str(path)
+    return os.path.normpath(path)
 
 
 def next_free_name(path: Path) -> Path:
