@@ -1,0 +1,246 @@
+"""One QUndoCommand per kind of edit. Each changes the core :class:`Graph` only; the scene follows
+the graph's change events, so undo and redo redraw themselves.
+
+Undo restores the exact prior graph, including the order of nodes and links in the file
+(``Graph.to_json`` of before and after undo are equal), so an undone edit never shows in a diff.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from PySide6.QtGui import QUndoCommand
+
+from kinograph.core.errors import GraphError
+from kinograph.core.graph import Graph, GraphChange, GraphNode, Link
+
+_MERGE_PARAM = 4101
+
+
+def restore_links(graph: Graph, links: list[Link]) -> None:
+    """Make the graph's links exactly ``links``, in that order (announcing what changed)."""
+    wanted = set(links)
+    for link in [link for link in graph.links if link not in wanted]:
+        graph.disconnect(link)
+    for link in links:
+        graph.add_link(link)
+    # The core appends restored links at the end; put them back where they were.
+    graph.links[:] = list(links)
+
+
+def restore_node_order(graph: Graph, order: list[str]) -> None:
+    """Put nodes back in their saved order (the core re-inserts a node at the end)."""
+    rank = {node_id: i for i, node_id in enumerate(order)}
+    items = sorted(graph.nodes.items(), key=lambda kv: rank.get(kv[0], len(rank)))
+    graph.nodes.clear()
+    graph.nodes.update(items)
+
+
+class GraphCommand(QUndoCommand):
+    """Base: a command that edits one graph."""
+
+    def __init__(self, graph: Graph, text: str) -> None:
+        super().__init__(text)
+        self.graph = graph
+
+
+class AddNodeCommand(GraphCommand):
+    """Add a node of a registered type (defaults, optional params and position)."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        type_id: str,
+        pos: tuple[float, float] | None = None,
+        params: dict[str, Any] | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        cls = graph.registry.node(type_id)
+        super().__init__(graph, f"Add {cls.title() if cls else type_id}")
+        self.type_id, self.pos, self.params = type_id, pos, params
+        self.node_id = node_id or graph.new_id(type_id.rsplit(".", 1)[-1])
+        self._node: GraphNode | None = None
+
+    def redo(self) -> None:
+        if self._node is None:
+            self._node = copy.deepcopy(
+                self.graph.add_node(self.type_id, self.node_id, self.params, self.pos)
+            )
+        else:
+            self.graph.insert_node(self._node)
+
+    def undo(self) -> None:
+        self.graph.remove_node(self.node_id)
+
+
+class RemoveNodeCommand(GraphCommand):
+    """Remove a node with its links; undo puts both back in their places."""
+
+    def __init__(self, graph: Graph, node_id: str) -> None:
+        super().__init__(graph, f"Delete {node_id}")
+        self.node_id = node_id
+        self._node = copy.deepcopy(graph.nodes[node_id])
+        self._order: list[str] = []
+        self._links: list[Link] = []
+
+    def redo(self) -> None:
+        self._order = list(self.graph.nodes)
+        self._links = list(self.graph.links)
+        self.graph.remove_node(self.node_id)
+
+    def undo(self) -> None:
+        self.graph.insert_node(self._node)
+        restore_node_order(self.graph, self._order)
+        restore_links(self.graph, self._links)
+
+
+class MoveNodesCommand(GraphCommand):
+    """Move nodes: ``moves`` maps node id -> (old pos or None, new pos)."""
+
+    def __init__(self, graph: Graph, moves: dict[str, tuple[Any, Any]], text: str = "") -> None:
+        count = len(moves)
+        super().__init__(graph, text or (f"Move {next(iter(moves))}" if count == 1 else f"Move {count} nodes"))
+        self.moves = {
+            node_id: (copy.deepcopy(old), [round(float(new[0]), 1), round(float(new[1]), 1)])
+            for node_id, (old, new) in moves.items()
+        }
+
+    def redo(self) -> None:
+        for node_id, (_old, new) in self.moves.items():
+            self.graph.set_ui(node_id, "pos", new)
+
+    def undo(self) -> None:
+        for node_id, (old, _new) in self.moves.items():
+            self.graph.set_ui(node_id, "pos", old)
+
+
+class ConnectCommand(GraphCommand):
+    """Link an output to an input (replacing the input's old link). Check the link first:
+    ``Graph.check_link`` gives the reason a refused link is refused."""
+
+    def __init__(self, graph: Graph, source: str, target: str) -> None:
+        super().__init__(graph, f"Connect {source} → {target}")
+        self.source, self.target = source, target
+        self._before: list[Link] = []
+
+    def redo(self) -> None:
+        self._before = list(self.graph.links)
+        self.graph.connect(self.source, self.target)
+
+    def undo(self) -> None:
+        restore_links(self.graph, self._before)
+
+
+class DisconnectCommand(GraphCommand):
+    """Remove one link."""
+
+    def __init__(self, graph: Graph, link: Link) -> None:
+        super().__init__(graph, f"Disconnect {link}")
+        self.link = link
+        self._before: list[Link] = []
+
+    def redo(self) -> None:
+        self._before = list(self.graph.links)
+        self.graph.disconnect(self.link)
+
+    def undo(self) -> None:
+        restore_links(self.graph, self._before)
+
+
+class SetParamCommand(GraphCommand):
+    """Set one param. Build it after checking the value (``Graph.set_param`` raises with the
+    pydantic message); consecutive changes of one param merge into one undo step."""
+
+    def __init__(self, graph: Graph, node_id: str, name: str, old: Any, new: Any) -> None:
+        super().__init__(graph, f"Set {node_id}.{name}")
+        self.node_id, self.name = node_id, name
+        self.old, self.new = copy.deepcopy(old), copy.deepcopy(new)
+
+    def id(self) -> int:
+        return _MERGE_PARAM
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetParamCommand) or (other.node_id, other.name) != (self.node_id, self.name):
+            return False
+        self.new = copy.deepcopy(other.new)
+        return True
+
+    def redo(self) -> None:
+        self._set(self.new)
+
+    def undo(self) -> None:
+        self._set(self.old)
+
+    def _set(self, value: Any) -> None:
+        try:
+            self.graph.set_param(self.node_id, self.name, value)
+        except GraphError:
+            # The old value came from a file and was already invalid (another param may be
+            # too): put it back as it was, since undo must restore the exact prior graph.
+            self.graph.nodes[self.node_id].params[self.name] = copy.deepcopy(value)
+            self.graph._emit(GraphChange("param_changed", self.node_id, name=self.name, value=value))
+
+
+class SetBypassCommand(GraphCommand):
+    """Set the bypass flag of nodes."""
+
+    def __init__(self, graph: Graph, node_ids: list[str], bypass: bool) -> None:
+        verb = "Bypass" if bypass else "Enable"
+        super().__init__(graph, f"{verb} {', '.join(node_ids)}")
+        self.bypass = bypass
+        self.old = {node_id: graph.nodes[node_id].bypass for node_id in node_ids}
+
+    def redo(self) -> None:
+        for node_id in self.old:
+            self.graph.set_bypass(node_id, self.bypass)
+
+    def undo(self) -> None:
+        for node_id, old in self.old.items():
+            self.graph.set_bypass(node_id, old)
+
+
+class PasteCommand(GraphCommand):
+    """Insert a fragment: nodes (ids already made unique) and the links among them."""
+
+    def __init__(self, graph: Graph, nodes: list[GraphNode], links: list[Link], text: str = "Paste") -> None:
+        super().__init__(graph, f"{text} {len(nodes)} node{'s' if len(nodes) != 1 else ''}")
+        self.nodes = [copy.deepcopy(node) for node in nodes]
+        self.links = list(links)
+        self._links_before: list[Link] = []
+
+    def redo(self) -> None:
+        self._links_before = list(self.graph.links)
+        for node in self.nodes:
+            self.graph.insert_node(node)
+        for link in self.links:
+            self.graph.add_link(link)
+
+    def undo(self) -> None:
+        for node in reversed(self.nodes):
+            if node.id in self.graph.nodes:
+                self.graph.remove_node(node.id)
+        restore_links(self.graph, self._links_before)
+
+
+class SetEditorStateCommand(GraphCommand):
+    """Replace the editor-only state (backdrops, notes, reroute dots) kept in ``meta["editor"]``."""
+
+    KEY = "editor"
+
+    def __init__(self, graph: Graph, new: dict[str, Any] | None, text: str) -> None:
+        super().__init__(graph, text)
+        self.had_key = self.KEY in graph.meta
+        self.old = copy.deepcopy(graph.meta.get(self.KEY))
+        self.new = copy.deepcopy(new)
+
+    def redo(self) -> None:
+        self._put(self.new, True)
+
+    def undo(self) -> None:
+        self._put(self.old, self.had_key)
+
+    def _put(self, value: Any, keep: bool) -> None:
+        self.graph.set_meta(self.KEY, copy.deepcopy(value))
+        if not keep:
+            del self.graph.meta[self.KEY]

@@ -1,0 +1,188 @@
+"""User-level edits of one graph: each builds the undo commands for it and pushes them.
+
+The canvas, the inspector, the palette and the menus all edit through a :class:`GraphEditor`,
+so every change is undoable and checked by the core (its refusal reasons come back as text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import ValidationError
+from PySide6.QtGui import QUndoStack
+
+from kinograph.core.errors import GraphError
+from kinograph.core.graph import Graph, Link
+from kinograph.core.graph_file import validation_problems
+from kinograph.gui import commands
+from kinograph.gui.clipboard import fragment_json, fragment_nodes
+from kinograph.gui.editor_state import compact, editor_state, link_key
+
+
+class GraphEditor:
+    """Edits of ``graph`` recorded on ``stack``."""
+
+    def __init__(self, graph: Graph, stack: QUndoStack | None = None) -> None:
+        self.graph = graph
+        self.stack = stack or QUndoStack()
+
+    # -- nodes --
+
+    def add_node(self, type_id: str, pos: tuple[float, float] | None = None,
+                 params: dict[str, Any] | None = None) -> str:
+        command = commands.AddNodeCommand(self.graph, type_id, pos, params)
+        self.stack.push(command)
+        return command.node_id
+
+    def add_node_connected(self, type_id: str, pos: tuple[float, float], port_ref: str, direction: str) -> str:
+        """Place a node and link it to ``port_ref`` (an output when ``direction`` is "output")."""
+        self.stack.beginMacro(f"Add {type_id.rsplit('.', 1)[-1]} and connect")
+        node_id = self.add_node(type_id, pos)
+        cls = self.graph.registry.node(type_id)
+        if cls is not None:
+            ports = cls.inputs if direction == "output" else cls.outputs
+            for port in ports:
+                ref = f"{node_id}.{port.name}"
+                source, target = (port_ref, ref) if direction == "output" else (ref, port_ref)
+                if self.graph.check_link(source, target) is None:
+                    self.stack.push(commands.ConnectCommand(self.graph, source, target))
+                    break
+        self.stack.endMacro()
+        return node_id
+
+    def delete(self, node_ids: Iterable[str], links: Iterable[Link] = ()) -> None:
+        node_ids = [n for n in node_ids if n in self.graph.nodes]
+        links = [link for link in links if link in self.graph.links
+                 and link.source_node not in node_ids and link.target_node not in node_ids]
+        if not node_ids and not links:
+            return
+        self.stack.beginMacro(f"Delete {len(node_ids)} nodes, {len(links)} links" if len(node_ids) != 1 or links
+                              else f"Delete {node_ids[0]}")
+        for link in links:
+            self.stack.push(commands.DisconnectCommand(self.graph, link))
+        for node_id in node_ids:
+            self.stack.push(commands.RemoveNodeCommand(self.graph, node_id))
+        self.stack.endMacro()
+
+    def move(self, moves: dict[str, tuple[Any, Any]], state: dict[str, Any] | None = None) -> None:
+        """Record node moves (already shown on the canvas) and editor-state changes as one step."""
+        moves = {n: (old, new) for n, (old, new) in moves.items() if n in self.graph.nodes and old != new}
+        state_changed = state is not None and compact(state) != self.graph.meta.get("editor")
+        if not moves and not state_changed:
+            return
+        self.stack.beginMacro("Move")
+        if moves:
+            self.stack.push(commands.MoveNodesCommand(self.graph, moves))
+        if state_changed:
+            self.stack.push(commands.SetEditorStateCommand(self.graph, compact(state or {}), "Move"))
+        self.stack.endMacro()
+
+    def toggle_bypass(self, node_ids: Iterable[str]) -> None:
+        node_ids = [n for n in node_ids if n in self.graph.nodes]
+        if node_ids:
+            bypass = not all(self.graph.nodes[n].bypass for n in node_ids)
+            self.stack.push(commands.SetBypassCommand(self.graph, node_ids, bypass))
+
+    # -- links --
+
+    def connect(self, source: str, target: str) -> str | None:
+        """Link two ports; returns the core's reason when the link is refused."""
+        reason = self.graph.check_link(source, target)
+        if reason is None:
+            self.stack.push(commands.ConnectCommand(self.graph, source, target))
+        return reason
+
+    def disconnect(self, links: Iterable[Link], text: str = "Disconnect") -> None:
+        links = [link for link in links if link in self.graph.links]
+        if not links:
+            return
+        self.stack.beginMacro(f"{text} {len(links)} link{'s' if len(links) != 1 else ''}")
+        for link in links:
+            self.stack.push(commands.DisconnectCommand(self.graph, link))
+        self.stack.endMacro()
+
+    def insert_on_link(self, node_id: str, link: Link) -> bool:
+        """Put a node into a link (source -> node -> target) when its ports fit; one undo step."""
+        cls = self.graph.node_class(node_id)
+        if cls is None or link not in self.graph.links:
+            return False
+        index = self.graph.links.index(link)
+        del self.graph.links[index]  # check the new links as if the old one were gone
+        try:
+            into = next((f"{node_id}.{p.name}" for p in cls.inputs
+                         if self.graph.check_link(link.source, f"{node_id}.{p.name}") is None), None)
+            out = next((f"{node_id}.{p.name}" for p in cls.outputs
+                        if self.graph.check_link(f"{node_id}.{p.name}", link.target) is None), None)
+        finally:
+            self.graph.links.insert(index, link)
+        if into is None or out is None:
+            return False
+        self.stack.beginMacro(f"Insert {node_id}")
+        self.stack.push(commands.DisconnectCommand(self.graph, link))
+        self.stack.push(commands.ConnectCommand(self.graph, link.source, into))
+        self.stack.push(commands.ConnectCommand(self.graph, out, link.target))
+        self.stack.endMacro()
+        return True
+
+    # -- params --
+
+    def param_error(self, node_id: str, name: str, value: Any) -> str | None:
+        """The pydantic message for ``value``, or None when the node's Params accept it."""
+        node = self.graph.nodes[node_id]
+        cls = self.graph.registry.node(node.type)
+        if cls is None:
+            return None
+        try:
+            cls.Params.model_validate({**node.params, name: value})
+        except ValidationError as exc:
+            problems = validation_problems(exc, f"nodes.{node_id}.params")
+            own = [p for p in problems if p.where == f"nodes.{node_id}.params.{name}"]
+            return "; ".join(p.message for p in own or problems)
+        return None
+
+    def set_param(self, node_id: str, name: str, value: Any) -> str | None:
+        """Set a param through an undo step; returns the error message instead when it is invalid."""
+        error = self.param_error(node_id, name, value)
+        if error is not None:
+            return error
+        old = self.graph.nodes[node_id].params.get(name)
+        if old == value:
+            return None
+        try:
+            self.stack.push(commands.SetParamCommand(self.graph, node_id, name, old, value))
+        except GraphError as exc:
+            return exc.describe()
+        return None
+
+    # -- clipboard --
+
+    def copy_text(self, node_ids: Iterable[str]) -> str:
+        return fragment_json(self.graph, node_ids)
+
+    def paste_text(self, text: str, at: tuple[float, float] | None = None, verb: str = "Paste") -> list[str]:
+        """Paste fragment text; returns the new node ids. Raises GraphError for non-graph text."""
+        nodes, links = fragment_nodes(text, self.graph, at)
+        self.stack.push(commands.PasteCommand(self.graph, nodes, links, verb))
+        return [node.id for node in nodes]
+
+    # -- editor-only state --
+
+    def set_editor_state(self, state: dict[str, Any], text: str) -> None:
+        if compact(state) != self.graph.meta.get("editor"):
+            self.stack.push(commands.SetEditorStateCommand(self.graph, compact(state), text))
+
+    def add_reroute(self, link: Link, index: int, point: tuple[float, float]) -> None:
+        state = editor_state(self.graph)
+        points = state["reroutes"].setdefault(link_key(link), [])
+        points.insert(index, [round(point[0], 1), round(point[1], 1)])
+        self.set_editor_state(state, "Add reroute dot")
+
+    def remove_reroute(self, link: Link, index: int) -> None:
+        state = editor_state(self.graph)
+        points = state["reroutes"].get(link_key(link), [])
+        if 0 <= index < len(points):
+            del points[index]
+            if not points:
+                del state["reroutes"][link_key(link)]
+            self.set_editor_state(state, "Remove reroute dot")

@@ -1,0 +1,394 @@
+"""The inspector: a form generated from the selected node's ``Params`` JSON Schema.
+
+Numbers get spin boxes with the schema's bounds (and a slider for ``x-kinograph`` sliders),
+enums combo boxes, bools check boxes, paths a file picker with the declared filters, colours a
+colour picker. A value the node's Params refuse is shown inline with pydantic's message and
+is not applied; every accepted change is one undo step.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QScrollArea,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kinograph.core.graph import GraphChange
+from kinograph.core.params import XKEY
+from kinograph.gui import theme
+from kinograph.gui.edits import GraphEditor
+
+INT_LIMIT = 2**31 - 1
+FLOAT_LIMIT = 1e12
+
+
+def resolve(schema: dict[str, Any], prop: dict[str, Any]) -> dict[str, Any]:
+    """A property with ``$ref`` / single ``allOf`` resolved against the schema's ``$defs``."""
+    defs = schema.get("$defs", {})
+    if "$ref" in prop:
+        target = defs.get(prop["$ref"].rsplit("/", 1)[-1], {})
+        return {**target, **{k: v for k, v in prop.items() if k != "$ref"}}
+    if "allOf" in prop and len(prop["allOf"]) == 1:
+        inner = resolve(schema, prop["allOf"][0])
+        return {**inner, **{k: v for k, v in prop.items() if k != "allOf"}}
+    return prop
+
+
+class Field:
+    """One param's editor: the widget, how to show a value, and the inline error label."""
+
+    def __init__(self, widget: QWidget, show: Callable[[Any], None]) -> None:
+        self.widget = widget
+        self.show = show
+        self.error = QLabel("")
+        self.error.setProperty("role", "error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+
+
+class Inspector(QScrollArea):
+    """Shows and edits the params of one node (the single selected one)."""
+
+    def __init__(self, editor: GraphEditor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.graph = editor.graph
+        self.node_id: str | None = None
+        self.fields: dict[str, Field] = {}
+        self.setWidgetResizable(True)
+        self.setMinimumWidth(260)
+        self._unsubscribe = self.graph.subscribe(self._on_change)
+        self.show_node(None)
+
+    # -- building --
+
+    def show_node(self, node_id: str | None) -> None:
+        """Build the form for ``node_id`` (None: a hint to select a node)."""
+        self.node_id = node_id if node_id in self.graph.nodes else None
+        self.fields = {}
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setAlignment(Qt.AlignmentFlag.AlignTop)
+        if self.node_id is None:
+            hint = QLabel("Select one node to edit its params.")
+            hint.setProperty("role", "hint")
+            hint.setWordWrap(True)
+            layout.addWidget(hint)
+            self.setWidget(body)
+            return
+        node = self.graph.nodes[self.node_id]
+        cls = self.graph.registry.node(node.type)
+        title = QLabel(f"{theme.category_glyph(cls.category) if cls else '⚠'}  "
+                       f"{cls.title() if cls else node.type}")
+        title.setProperty("role", "title")
+        layout.addWidget(title)
+        sub = QLabel(f"<b>{self.node_id}</b> · {node.type} v{node.version}")
+        sub.setProperty("role", "hint")
+        sub.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(sub)
+        if cls is None:
+            layout.addWidget(self._missing_box(node.plugin or {}, node.params))
+            self.setWidget(body)
+            return
+        if cls.description:
+            desc = QLabel(cls.description)
+            desc.setWordWrap(True)
+            desc.setProperty("role", "hint")
+            layout.addWidget(desc)
+        bypass = QCheckBox("Bypass (pass the first matching input through)")
+        bypass.setChecked(node.bypass)
+        bypass.toggled.connect(lambda _on: self.editor.toggle_bypass([self.node_id]))
+        self.bypass_box = bypass
+        layout.addWidget(bypass)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        schema = cls.Params.model_json_schema()
+        required = set(schema.get("required", []))
+        for name, raw in schema.get("properties", {}).items():
+            prop = resolve(schema, raw)
+            field = self._make_field(name, prop)
+            self.fields[name] = field
+            field.show(node.params.get(name))
+            label = QLabel(prop.get("title", name) + (" *" if name in required else ""))
+            tip = prop.get("description", "")
+            if "default" in prop:
+                tip += f"\nDefault: {json.dumps(prop['default'])}"
+            label.setToolTip(tip.strip())
+            field.widget.setToolTip(tip.strip())
+            box = QWidget()
+            box_layout = QVBoxLayout(box)
+            box_layout.setContentsMargins(0, 0, 0, 0)
+            box_layout.setSpacing(2)
+            box_layout.addWidget(field.widget)
+            box_layout.addWidget(field.error)
+            form.addRow(label, box)
+        layout.addLayout(form)
+        if not self.fields:
+            none = QLabel("This node has no params.")
+            none.setProperty("role", "hint")
+            layout.addWidget(none)
+        self.setWidget(body)
+
+    def _missing_box(self, plugin: dict[str, Any], params: dict[str, Any]) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 6, 0, 0)
+        package = plugin.get("dist") or plugin.get("name")
+        text = ("No installed plugin provides this node type. "
+                + (f"Install the package <b>{package}</b>" if package else "Install the plugin that provides it")
+                + (f" (version {plugin['version']})" if plugin.get("version") else "")
+                + ". Its params are kept and saved unchanged.")
+        label = QLabel(text)
+        label.setWordWrap(True)
+        label.setProperty("role", "error")
+        layout.addWidget(label)
+        raw = QPlainTextEdit(json.dumps(params, indent=2))
+        raw.setReadOnly(True)
+        layout.addWidget(raw)
+        return box
+
+    def _make_field(self, name: str, prop: dict[str, Any]) -> Field:
+        ui = prop.get(XKEY, {})
+        widget_kind = ui.get("widget")
+        kind = prop.get("type")
+        if "enum" in prop:
+            return self._combo(name, prop["enum"])
+        if kind == "boolean":
+            return self._check(name)
+        if kind in ("integer", "number"):
+            return self._number(name, prop, integer=kind == "integer", slider=widget_kind == "slider")
+        if kind == "string" and widget_kind in ("input_path", "output_path"):
+            return self._path(name, ui, save=widget_kind == "output_path")
+        if kind == "string" and widget_kind == "color":
+            return self._color(name)
+        if kind == "string":
+            return self._text(name, str)
+        return self._text(name, None)  # anything else: JSON text
+
+    def _commit(self, name: str, value: Any) -> None:
+        if self.node_id is None:
+            return
+        error = self.editor.set_param(self.node_id, name, value)
+        field = self.fields.get(name)
+        if field is None:
+            return
+        field.error.setText(error or "")
+        field.error.setVisible(error is not None)
+
+    # -- widgets by kind --
+
+    def _combo(self, name: str, options: list[Any]) -> Field:
+        combo = QComboBox()
+        for option in options:
+            combo.addItem(str(option), option)
+        combo.currentIndexChanged.connect(lambda i: self._commit(name, combo.itemData(i)))
+
+        def show(value: Any) -> None:
+            combo.blockSignals(True)
+            index = combo.findData(value)
+            combo.setCurrentIndex(index)
+            combo.blockSignals(False)
+
+        return Field(combo, show)
+
+    def _check(self, name: str) -> Field:
+        check = QCheckBox()
+        check.toggled.connect(lambda on: self._commit(name, bool(on)))
+
+        def show(value: Any) -> None:
+            check.blockSignals(True)
+            check.setChecked(bool(value))
+            check.blockSignals(False)
+
+        return Field(check, show)
+
+    def _number(self, name: str, prop: dict[str, Any], integer: bool, slider: bool) -> Field:
+        low = prop.get("minimum", prop.get("exclusiveMinimum"))
+        high = prop.get("maximum", prop.get("exclusiveMaximum"))
+        step = prop.get(XKEY, {}).get("step")
+        if integer:
+            spin: QSpinBox | QDoubleSpinBox = QSpinBox()
+            lo = int(low) + (1 if "exclusiveMinimum" in prop and "minimum" not in prop else 0) if low is not None else -INT_LIMIT
+            hi = int(high) - (1 if "exclusiveMaximum" in prop and "maximum" not in prop else 0) if high is not None else INT_LIMIT
+            spin.setRange(max(lo, -INT_LIMIT), min(hi, INT_LIMIT))
+            spin.setSingleStep(int(step or 1))
+        else:
+            spin = QDoubleSpinBox()
+            spin.setDecimals(4)
+            spin.setRange(float(low) if low is not None else -FLOAT_LIMIT, float(high) if high is not None else FLOAT_LIMIT)
+            spin.setSingleStep(float(step or 0.1))
+        spin.setKeyboardTracking(False)  # commit typed numbers on Enter, not every keystroke
+        spin.setAccelerated(True)
+        spin.valueChanged.connect(lambda v: self._commit(name, int(v) if integer else float(v)))
+        widget: QWidget = spin
+        bar: QSlider | None = None
+        if slider and low is not None and high is not None:
+            widget = QWidget()
+            row = QHBoxLayout(widget)
+            row.setContentsMargins(0, 0, 0, 0)
+            bar = QSlider(Qt.Orientation.Horizontal)
+            scale = 1 if integer else 1000 / max(float(high) - float(low), 1e-9)
+            bar.setRange(int(float(low) * scale), int(float(high) * scale))
+            bar.sliderReleased.connect(lambda: spin.setValue(bar.value() / scale if not integer else bar.value()))
+            bar.valueChanged.connect(lambda v: bar.isSliderDown() or spin.setValue(v / scale if not integer else v))
+            row.addWidget(bar, 2)
+            row.addWidget(spin, 1)
+            spin.setObjectName(f"{name}_spin")
+            widget.spin = spin  # type: ignore[attr-defined]
+
+        def show(value: Any) -> None:
+            spin.blockSignals(True)
+            if isinstance(value, int | float):
+                spin.setValue(value)
+            spin.blockSignals(False)
+            if bar is not None and isinstance(value, int | float):
+                bar.blockSignals(True)
+                bar.setValue(int(value * (1 if integer else 1000 / max(float(high) - float(low), 1e-9))))
+                bar.blockSignals(False)
+
+        return Field(widget, show)
+
+    def _text(self, name: str, kind: type | None) -> Field:
+        edit = QLineEdit()
+
+        def commit() -> None:
+            text = edit.text()
+            if kind is str:
+                self._commit(name, text)
+                return
+            try:
+                value = json.loads(text) if text.strip() else None
+            except json.JSONDecodeError as exc:
+                field.error.setText(f"not valid JSON: {exc.msg}")
+                field.error.show()
+                return
+            self._commit(name, value)
+
+        edit.editingFinished.connect(commit)
+
+        def show(value: Any) -> None:
+            edit.blockSignals(True)
+            edit.setText(value if kind is str and isinstance(value, str) else
+                         ("" if value is None else json.dumps(value)))
+            edit.blockSignals(False)
+
+        field = Field(edit, show)
+        return field
+
+    def _path(self, name: str, ui: dict[str, Any], save: bool) -> Field:
+        widget = QWidget()
+        row = QHBoxLayout(widget)
+        row.setContentsMargins(0, 0, 0, 0)
+        edit = QLineEdit()
+        edit.setPlaceholderText("folder" if ui.get("folder") else "file")
+        browse = QToolButton()
+        browse.setText("…")
+        browse.setToolTip("Choose a folder" if ui.get("folder") else "Choose a file")
+        row.addWidget(edit, 1)
+        row.addWidget(browse)
+        edit.editingFinished.connect(lambda: self._commit(name, edit.text()))
+
+        def pick() -> None:
+            filters = ";;".join(ui.get("filters") or []) + ";;All files (*)"
+            start = edit.text() or (str(self.graph.base_dir) if self.graph.base_dir else "")
+            if ui.get("folder"):
+                chosen = QFileDialog.getExistingDirectory(self, "Choose a folder", start)
+            elif save:
+                chosen, _ = QFileDialog.getSaveFileName(self, "Write to", start, filters.lstrip(";"))
+            else:
+                chosen, _ = QFileDialog.getOpenFileName(self, "Read from", start, filters.lstrip(";"))
+            if chosen:
+                edit.setText(_relative_to(chosen, self.graph.base_dir))
+                self._commit(name, edit.text())
+
+        browse.clicked.connect(pick)
+        widget.edit = edit  # type: ignore[attr-defined]
+
+        def show(value: Any) -> None:
+            edit.blockSignals(True)
+            edit.setText("" if value is None else str(value))
+            edit.blockSignals(False)
+
+        return Field(widget, show)
+
+    def _color(self, name: str) -> Field:
+        widget = QWidget()
+        row = QHBoxLayout(widget)
+        row.setContentsMargins(0, 0, 0, 0)
+        swatch = QToolButton()
+        swatch.setFixedWidth(32)
+        edit = QLineEdit()
+        edit.setPlaceholderText("#rrggbb")
+        row.addWidget(swatch)
+        row.addWidget(edit, 1)
+        edit.editingFinished.connect(lambda: self._commit(name, edit.text()))
+
+        def pick() -> None:
+            color = QColorDialog.getColor(QColor(edit.text() or "#000000"), self, "Choose a colour")
+            if color.isValid():
+                edit.setText(color.name())
+                self._commit(name, color.name())
+
+        swatch.clicked.connect(pick)
+        widget.edit = edit  # type: ignore[attr-defined]
+
+        def show(value: Any) -> None:
+            edit.blockSignals(True)
+            edit.setText(str(value or ""))
+            edit.blockSignals(False)
+            if isinstance(value, str) and QColor(value).isValid():
+                swatch.setStyleSheet(f"background: {value}; border: 1px solid #555;")
+
+        return Field(widget, show)
+
+    # -- following the graph --
+
+    def _on_change(self, change: GraphChange) -> None:
+        if change.kind == "reset" or (change.kind == "node_removed" and change.node_id == self.node_id):
+            self.show_node(None)
+        elif change.node_id == self.node_id and self.node_id is not None:
+            if change.kind == "param_changed" and change.name in self.fields:
+                field = self.fields[change.name]
+                field.show(self.graph.nodes[self.node_id].params.get(change.name))
+                field.error.hide()
+            elif change.kind == "bypass_changed" and hasattr(self, "bypass_box"):
+                self.bypass_box.blockSignals(True)
+                self.bypass_box.setChecked(bool(change.value))
+                self.bypass_box.blockSignals(False)
+
+    def close(self) -> bool:
+        self._unsubscribe()
+        return super().close()
+
+
+def _relative_to(path: str, base: Any) -> str:
+    """Paths inside the graph's folder are stored relative, so the graph folder can move."""
+    import os
+
+    if base is None:
+        return path
+    try:
+        rel = os.path.relpath(path, base)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel

@@ -1,0 +1,1 @@
+"""Scene items: nodes, ports, links, reroute dots, backdrops and sticky notes."""

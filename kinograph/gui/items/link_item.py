@@ -1,0 +1,88 @@
+"""Links drawn as curves in the colour of the data they carry, and the link being dragged."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
+
+from kinograph.core.graph import Link
+from kinograph.gui import theme
+
+if TYPE_CHECKING:
+    from kinograph.gui.items.port_item import PortItem
+
+
+def curve(points: list[QPointF]) -> QPainterPath:
+    """A smooth curve through ``points`` that leaves and enters horizontally, like node editors do."""
+    path = QPainterPath(points[0])
+    for start, end in pairwise(points):
+        dx = max(abs(end.x() - start.x()) * 0.5, 40.0)
+        path.cubicTo(QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()), end)
+    return path
+
+
+class LinkItem(QGraphicsPathItem):
+    """One link of the graph between two port items, passing through its reroute dots."""
+
+    def __init__(self, link: Link, source: PortItem, target: PortItem, color: QColor) -> None:
+        super().__init__()
+        self.link = link
+        self.source = source
+        self.target = target
+        self.color = color
+        self.waypoints: list[QPointF] = []
+        self.dots: list[QGraphicsItem] = []
+        self.hovered = False
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(0)
+        self.setToolTip(f"{link.source} → {link.target}"
+                        + (f" ({source.type_name})" if source.type_name else ""))
+        self.update_path()
+
+    def update_path(self) -> None:
+        points = [self.source.scenePos()] + [QPointF(p) for p in self.waypoints] + [self.target.scenePos()]
+        self.setPath(curve(points))
+
+    def shape(self) -> QPainterPath:
+        stroker = QPainterPathStroker()
+        stroker.setWidth(12)
+        return stroker.createStroke(self.path())
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        width = 3.2 if self.isSelected() or self.hovered else 2.2
+        color = theme.NODE_SELECTED if self.isSelected() else self.color
+        if self.source.node.bypass or self.target.node.bypass:
+            color = QColor(color)
+            color.setAlpha(110)
+        painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.path())
+
+    def hoverEnterEvent(self, event: object) -> None:
+        self.hovered = True
+        self.update()
+
+    def hoverLeaveEvent(self, event: object) -> None:
+        self.hovered = False
+        self.update()
+
+
+class PendingLinkItem(QGraphicsPathItem):
+    """The link following the mouse while the user drags from a port."""
+
+    def __init__(self, anchor: PortItem) -> None:
+        super().__init__()
+        self.anchor = anchor
+        self.setZValue(5)
+        self.setPen(QPen(anchor.color, 2.2, Qt.PenStyle.DashLine, Qt.PenCapStyle.RoundCap))
+
+    def follow(self, point: QPointF) -> None:
+        start = self.anchor.scenePos()
+        points = [start, point] if self.anchor.direction == "output" else [point, start]
+        self.setPath(curve(points))

@@ -1,0 +1,486 @@
+"""The canvas scene: draws the core graph and follows its change events (model -> items).
+
+There is no second graph model here: items hold ids and the scene rebuilds what a
+:class:`GraphChange` touches. Mouse gestures that edit (link drags, moves, cuts) go through the
+:class:`GraphEditor`, whose undo commands change the graph, which redraws the scene.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QPainter, QPen, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsScene, QGraphicsSceneMouseEvent
+
+from kinograph.core.graph import GraphChange, Link
+from kinograph.gui import theme
+from kinograph.gui.editor_state import editor_state, link_key
+from kinograph.gui.edits import GraphEditor
+from kinograph.gui.items.backdrop_item import BackdropItem, FrameItem, NoteItem
+from kinograph.gui.items.link_item import LinkItem, PendingLinkItem
+from kinograph.gui.items.node_item import NodeItem
+from kinograph.gui.items.port_item import PortItem
+from kinograph.gui.items.reroute_item import RerouteItem
+
+
+class GraphScene(QGraphicsScene):
+    """Scene items for one graph; ``status`` carries messages (e.g. a refused link's reason)."""
+
+    status = Signal(str)
+    #: (scene position, port ref, direction): a link was dropped on empty canvas.
+    search_requested = Signal(QPointF, str, str)
+
+    def __init__(self, editor: GraphEditor) -> None:
+        super().__init__()
+        self.editor = editor
+        self.graph = editor.graph
+        self.registry = editor.graph.registry
+        self.node_items: dict[str, NodeItem] = {}
+        self.link_items: dict[Link, LinkItem] = {}
+        self.frame_items: list[FrameItem] = []
+        self.reroute_items: list[RerouteItem] = []
+        self.snap_to_grid = False
+        self._pending: PendingLinkItem | None = None
+        self._pending_detached: Link | None = None
+        self._cut_line: QGraphicsLineItem | None = None
+        self._drag_start: dict[QGraphicsItem, QPointF] = {}
+        self._carried: dict[BackdropItem, list[tuple[NodeItem, QPointF]]] = {}
+        self.setSceneRect(QRectF(-50000, -50000, 100000, 100000))
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        self._unsubscribe = self.graph.subscribe(self._on_change)
+        self.rebuild()
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+    # -- model -> items --
+
+    def rebuild(self) -> None:
+        """Recreate every item from the graph (on open, new and reset)."""
+        self._pending = None
+        self._cut_line = None
+        self.clear()
+        self.node_items.clear()
+        self.link_items.clear()
+        self.frame_items.clear()
+        self.reroute_items.clear()
+        for node_id in self.graph.nodes:
+            self._add_node_item(node_id)
+        for link in self.graph.links:
+            self._add_link_item(link)
+        self._rebuild_editor_items()
+
+    def _on_change(self, change: GraphChange) -> None:
+        kind, node_id = change.kind, change.node_id
+        if kind == "reset":
+            self.rebuild()
+        elif kind == "node_added" and node_id is not None:
+            self._add_node_item(node_id)
+        elif kind == "node_removed" and node_id is not None:
+            item = self.node_items.pop(node_id, None)
+            if item is not None:
+                self.removeItem(item)
+        elif kind == "link_added" and change.link is not None:
+            self._add_link_item(change.link)
+            self._rebuild_reroutes()
+        elif kind == "link_removed" and change.link is not None:
+            self._remove_link_item(change.link)
+        elif kind == "param_changed" and node_id in self.node_items:
+            self.node_items[node_id].set_params(self.graph.nodes[node_id].params)
+        elif kind == "bypass_changed" and node_id in self.node_items:
+            self.node_items[node_id].set_bypass(bool(change.value))
+            for item in self.links_of(node_id):
+                item.update()
+        elif kind == "ui_changed" and change.name == "pos" and node_id in self.node_items:
+            item = self.node_items[node_id]
+            pos = change.value if change.value is not None else [0.0, 0.0]
+            if QPointF(float(pos[0]), float(pos[1])) != item.pos():
+                item.setPos(float(pos[0]), float(pos[1]))
+        elif kind == "meta_changed" and change.name == "editor":
+            self._rebuild_editor_items()
+
+    def _add_node_item(self, node_id: str) -> NodeItem:
+        node = self.graph.nodes[node_id]
+        cls = self.registry.node(node.type)
+        extra_in = sorted({lk.target_port for lk in self.graph.links if lk.target_node == node_id})
+        extra_out = sorted({lk.source_port for lk in self.graph.links if lk.source_node == node_id})
+        item = NodeItem(node, cls, self.registry, extra_in, extra_out)
+        if "pos" not in node.ui:
+            # New nodes without a position go below what is there, so they are not hidden.
+            bottom = max((i.sceneBoundingRect().bottom() for i in self.node_items.values()), default=-40.0)
+            item.setPos(0.0, bottom + 40.0)
+        self.node_items[node_id] = item
+        self.addItem(item)
+        return item
+
+    def _refresh_node(self, node_id: str) -> None:
+        """Recreate a node's item (a placeholder learns ports from the links that name them)."""
+        old = self.node_items.pop(node_id, None)
+        selected = old.isSelected() if old else False
+        if old is not None:
+            self.removeItem(old)
+        for link in [lk for lk in self.link_items if node_id in (lk.source_node, lk.target_node)]:
+            self._remove_link_item(link)
+        item = self._add_node_item(node_id)
+        if old is not None:
+            item.setPos(old.pos())
+        item.setSelected(selected)
+        for link in self.graph.links:
+            if node_id in (link.source_node, link.target_node) and link not in self.link_items:
+                self._add_link_item(link)
+
+    def _add_link_item(self, link: Link) -> None:
+        source_node = self.node_items.get(link.source_node)
+        target_node = self.node_items.get(link.target_node)
+        if source_node is None or target_node is None:
+            return
+        source = source_node.port(link.source_port, "output")
+        target = target_node.port(link.target_port, "input")
+        if source is None or target is None:
+            for node in (source_node, target_node):
+                if node.missing:
+                    self._refresh_node(node.node_id)
+                    return
+            return  # a link naming a port the node type lacks: validation reports it
+        item = LinkItem(link, source, target, theme.port_color(self.registry, source.type_name))
+        self.link_items[link] = item
+        self.addItem(item)
+
+    def _remove_link_item(self, link: Link) -> None:
+        item = self.link_items.pop(link, None)
+        if item is None:
+            return
+        for dot in item.dots:
+            if dot in self.reroute_items:
+                self.reroute_items.remove(dot)  # type: ignore[arg-type]
+            self.removeItem(dot)
+        item.dots.clear()
+        self.removeItem(item)
+
+    def _rebuild_editor_items(self) -> None:
+        for item in self.frame_items:
+            self.removeItem(item)
+        self.frame_items.clear()
+        state = editor_state(self.graph)
+        for data in state["backdrops"]:
+            self._add_frame(BackdropItem(data))
+        for data in state["notes"]:
+            self._add_frame(NoteItem(data))
+        self._rebuild_reroutes()
+
+    def _add_frame(self, item: FrameItem) -> None:
+        self.frame_items.append(item)
+        self.addItem(item)
+
+    def _rebuild_reroutes(self) -> None:
+        for dot in self.reroute_items:
+            self.removeItem(dot)
+        self.reroute_items.clear()
+        reroutes = editor_state(self.graph)["reroutes"]
+        for link, item in self.link_items.items():
+            item.dots.clear()
+            points = reroutes.get(link_key(link), [])
+            item.waypoints = [QPointF(float(p[0]), float(p[1])) for p in points]
+            for index, point in enumerate(item.waypoints):
+                dot = RerouteItem(item, index, point)
+                item.dots.append(dot)
+                self.reroute_items.append(dot)
+                self.addItem(dot)
+            item.update_path()
+
+    def links_of(self, node_id: str) -> list[LinkItem]:
+        return [item for link, item in self.link_items.items() if node_id in (link.source_node, link.target_node)]
+
+    def node_item_moved(self, item: NodeItem) -> None:
+        for link_item in self.links_of(item.node_id):
+            link_item.update_path()
+
+    def snap_point(self, value: QPointF) -> QPointF:
+        grid = theme.GRID_SIZE
+        return QPointF(round(value.x() / grid) * grid, round(value.y() / grid) * grid)
+
+    def collect_editor_state(self) -> dict[str, Any]:
+        """Editor state as the items show it now (after drags and resizes)."""
+        state = editor_state(self.graph)
+        state["backdrops"] = [i.to_data() for i in self.frame_items if isinstance(i, BackdropItem)]
+        state["notes"] = [i.to_data() for i in self.frame_items if isinstance(i, NoteItem)]
+        reroutes = {}
+        for link, item in self.link_items.items():
+            if item.waypoints:
+                reroutes[link_key(link)] = [[round(p.x(), 1), round(p.y(), 1)] for p in item.waypoints]
+        # Keep dots of links that are gone for now: undoing their removal brings them back.
+        for key, points in state["reroutes"].items():
+            if not any(link_key(link) == key for link in self.link_items):
+                reroutes[key] = points
+        state["reroutes"] = reroutes
+        return state
+
+    def selected_node_ids(self) -> list[str]:
+        return [item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)]
+
+    def selected_links(self) -> list[Link]:
+        return [item.link for item in self.selectedItems() if isinstance(item, LinkItem)]
+
+    # -- grid --
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        painter.fillRect(rect, theme.BACKGROUND)
+        scale = painter.worldTransform().m11()
+        grid = theme.GRID_SIZE
+        if scale * grid < 6:
+            grid *= 5  # too dense to read when zoomed far out
+        left = math.floor(rect.left() / grid) * grid
+        top = math.floor(rect.top() / grid) * grid
+        minor, major = [], []
+        x = left
+        while x < rect.right():
+            (major if round(x / grid) % 5 == 0 else minor).append(QLineF(x, rect.top(), x, rect.bottom()))
+            x += grid
+        y = top
+        while y < rect.bottom():
+            (major if round(y / grid) % 5 == 0 else minor).append(QLineF(rect.left(), y, rect.right(), y))
+            y += grid
+        painter.setPen(QPen(theme.GRID_MINOR, 0))
+        painter.drawLines(minor)
+        painter.setPen(QPen(theme.GRID_MAJOR, 0))
+        painter.drawLines(major)
+
+    # -- mouse: link drags, moves, cuts --
+
+    def port_at(self, point: QPointF) -> PortItem | None:
+        for item in self.items(QRectF(point.x() - 8, point.y() - 8, 16, 16)):
+            if isinstance(item, PortItem):
+                return item
+        return None
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        point = event.scenePos()
+        if event.button() == Qt.MouseButton.LeftButton:
+            if event.modifiers() & Qt.KeyboardModifier.ControlModifier and self._empty_at(point):
+                self._cut_line = QGraphicsLineItem(QLineF(point, point))
+                self._cut_line.setPen(QPen(theme.CUT_LINE, 1.5, Qt.PenStyle.DashLine))
+                self._cut_line.setZValue(10)
+                self.addItem(self._cut_line)
+                event.accept()
+                return
+            port = self.port_at(point)
+            if port is not None:
+                self._start_link_drag(port, point)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._remember_drag_start()
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        point = event.scenePos()
+        if self._cut_line is not None:
+            self._cut_line.setLine(QLineF(self._cut_line.line().p1(), point))
+            return
+        if self._pending is not None:
+            self._pending.follow(point)
+            return
+        super().mouseMoveEvent(event)
+        for backdrop, carried in self._carried.items():
+            delta = backdrop.pos() - self._drag_start.get(backdrop, backdrop.pos())
+            for node, start in carried:
+                node.setPos(start + delta)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        point = event.scenePos()
+        if self._cut_line is not None:
+            self._finish_cut()
+            return
+        if self._pending is not None:
+            self._finish_link_drag(point)
+            return
+        super().mouseReleaseEvent(event)
+        self._commit_moves()
+
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        point = event.scenePos()
+        item = self.itemAt(point, QTransform())
+        if isinstance(item, RerouteItem):
+            self.editor.remove_reroute(item.link_item.link, item.index)
+            return
+        if isinstance(item, LinkItem):
+            self.editor.add_reroute(item.link, self._waypoint_index(item, point), (point.x(), point.y()))
+            return
+        if isinstance(item, FrameItem):
+            self.edit_frame_text(item)
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def edit_frame_text(self, item: FrameItem) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        parent = self.views()[0] if self.views() else None
+        if isinstance(item, NoteItem):
+            text, ok = QInputDialog.getMultiLineText(parent, "Sticky note", "Text:", item.data.get("text", ""))
+            key = "text"
+        else:
+            text, ok = QInputDialog.getText(parent, "Backdrop", "Title:", text=item.data.get("title", ""))
+            key = "title"
+        if ok:
+            item.data[key] = text
+            self.editor.set_editor_state(self.collect_editor_state(), f"Edit {key}")
+
+    def _waypoint_index(self, item: LinkItem, point: QPointF) -> int:
+        """Where a new dot goes among a link's dots: ordered along the link by x."""
+        return sum(1 for p in item.waypoints if p.x() < point.x())
+
+    def _empty_at(self, point: QPointF) -> bool:
+        return not any(isinstance(i, NodeItem | PortItem | RerouteItem) for i in self.items(point))
+
+    # link drags
+
+    def _start_link_drag(self, port: PortItem, point: QPointF) -> None:
+        anchor = port
+        self._pending_detached = None
+        if port.direction == "input":
+            existing = next((lk for lk in self.graph.links_into(port.node.node_id) if lk.target_port == port.name), None)
+            if existing is not None:
+                # Like Blender: dragging a linked input picks its link up from the source.
+                source_item = self.node_items.get(existing.source_node)
+                source_port = source_item.port(existing.source_port, "output") if source_item else None
+                if source_port is not None:
+                    anchor = source_port
+                    self._pending_detached = existing
+                    if existing in self.link_items:
+                        self.link_items[existing].setVisible(False)
+        self._pending = PendingLinkItem(anchor)
+        self.addItem(self._pending)
+        self._pending.follow(point)
+        self._highlight_targets(anchor)
+        self.status.emit(f"Linking from {anchor.ref} ({anchor.type_name or 'unknown type'}): "
+                         "drop on a highlighted port, or on empty canvas to add a node")
+
+    def _highlight_targets(self, anchor: PortItem) -> None:
+        detached = self._pending_detached
+        index = self.graph.links.index(detached) if detached in self.graph.links else -1
+        if index >= 0:
+            del self.graph.links[index]  # judge targets as if the picked-up link were gone
+        try:
+            for node in self.node_items.values():
+                for port in node.ports():
+                    if port.direction == anchor.direction:
+                        port.set_accepts(False)
+                        continue
+                    source, target = self._link_ends(anchor, port)
+                    port.set_accepts(self.graph.check_link(source, target) is None)
+        finally:
+            if index >= 0:
+                self.graph.links.insert(index, detached)
+
+    @staticmethod
+    def _link_ends(anchor: PortItem, other: PortItem) -> tuple[str, str]:
+        return (anchor.ref, other.ref) if anchor.direction == "output" else (other.ref, anchor.ref)
+
+    def _clear_highlight(self) -> None:
+        for node in self.node_items.values():
+            for port in node.ports():
+                port.set_accepts(None)
+
+    def _finish_link_drag(self, point: QPointF) -> None:
+        pending, detached = self._pending, self._pending_detached
+        self._pending, self._pending_detached = None, None
+        assert pending is not None
+        self.removeItem(pending)
+        self._clear_highlight()
+        anchor = pending.anchor
+        if detached is not None and detached in self.link_items:
+            self.link_items[detached].setVisible(True)
+        target = self.port_at(point)
+        if target is not None and target is not anchor and target.direction != anchor.direction:
+            source, dest = self._link_ends(anchor, target)
+            if detached is not None and Link.parse(source, dest) == detached:
+                return
+            stack = self.editor.stack
+            if detached is not None:
+                stack.beginMacro(f"Relink {detached.source}")
+                self.editor.disconnect([detached])
+            reason = self.editor.connect(source, dest)
+            if detached is not None:
+                stack.endMacro()
+                if reason is not None:
+                    stack.undo()  # a refused relink leaves the old link where it was
+            if reason is not None:
+                self.status.emit(f"Link refused: {reason}")
+            else:
+                self.status.emit(f"Linked {source} → {dest}")
+            return
+        if target is not None:
+            self.status.emit(f"Link refused: {anchor.ref} and {target.ref} are both "
+                             f"{anchor.direction}s; link an output to an input")
+            return
+        if detached is not None:
+            self.editor.disconnect([detached])
+            self.status.emit(f"Removed link {detached}")
+            return
+        self.search_requested.emit(point, anchor.ref, anchor.direction)
+
+    # cuts
+
+    def _finish_cut(self) -> None:
+        line_item, self._cut_line = self._cut_line, None
+        assert line_item is not None
+        line = line_item.line()
+        self.removeItem(line_item)
+        cut = [link for link, item in self.link_items.items() if item.isVisible() and _crosses(item, line)]
+        if cut:
+            self.editor.disconnect(cut, "Cut")
+            self.status.emit(f"Cut {len(cut)} link{'s' if len(cut) != 1 else ''}")
+
+    # moves
+
+    def _remember_drag_start(self) -> None:
+        self._drag_start = {}
+        self._carried = {}
+        movable = [i for i in self.selectedItems() if isinstance(i, NodeItem | FrameItem | RerouteItem)]
+        for item in movable:
+            self._drag_start[item] = QPointF(item.pos())
+            if isinstance(item, BackdropItem):
+                carried = [n for n in item.contained_nodes() if not n.isSelected()]
+                self._carried[item] = [(n, QPointF(n.pos())) for n in carried]
+                for node in carried:
+                    self._drag_start[node] = QPointF(node.pos())
+        for item in self.frame_items:
+            self._drag_start.setdefault(item, QPointF(item.pos()))
+
+    def _commit_moves(self) -> None:
+        starts, self._drag_start, self._carried = self._drag_start, {}, {}
+        if not starts:
+            return
+        moves: dict[str, tuple[Any, Any]] = {}
+        moved_nodes = []
+        for item, start in starts.items():
+            if isinstance(item, NodeItem) and item.pos() != start:
+                old = self.graph.nodes[item.node_id].ui.get("pos")
+                moves[item.node_id] = (old, [round(item.x(), 1), round(item.y(), 1)])
+                moved_nodes.append(item)
+        state = self.collect_editor_state()
+        self.editor.move(moves, state)
+        if len(moved_nodes) == 1 and not self.links_of(moved_nodes[0].node_id):
+            self._drop_on_link(moved_nodes[0])
+
+    def _drop_on_link(self, node: NodeItem) -> None:
+        for link, item in list(self.link_items.items()):
+            if item.collidesWithItem(node):
+                if self.editor.insert_on_link(node.node_id, link):
+                    self.status.emit(f"Inserted {node.node_id} into {link}")
+                    return
+
+
+def _crosses(item: LinkItem, line: QLineF) -> bool:
+    """Whether a straight cut crosses a link's curve (sampled: curves are smooth)."""
+    path = item.path()
+    previous = path.pointAtPercent(0)
+    for i in range(1, 33):
+        current = path.pointAtPercent(i / 32)
+        kind, _ = QLineF(previous, current).intersects(line)
+        if kind == QLineF.IntersectionType.BoundedIntersection:
+            return True
+        previous = current
+    return False

@@ -1,0 +1,235 @@
+"""The canvas view: zoom around the cursor, pan, box select, fit, drops from the palette, search."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QGraphicsView, QWidget
+
+from kinograph.core.node import Node
+from kinograph.gui.items.node_item import NodeItem
+from kinograph.gui.palette import MIME_NODE_TYPE
+from kinograph.gui.scene import GraphScene
+from kinograph.gui.search import NodeSearch
+
+MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
+
+
+class GraphView(QGraphicsView):
+    """Shows a :class:`GraphScene`; holds the node search box."""
+
+    def __init__(self, scene: GraphScene, parent: QWidget | None = None) -> None:
+        super().__init__(scene, parent)
+        self.graph_scene = scene
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.search = NodeSearch(scene.registry, self)
+        self.search.chosen.connect(self._place_searched)
+        self._search_at = QPointF()
+        self._search_link: tuple[str, str] | None = None
+        self._pan_from: QPoint | None = None
+        self._space_down = False
+        self._space_panned = False
+        self.last_scene_pos = QPointF()
+        scene.search_requested.connect(self.open_link_search)
+
+    # -- zoom, pan, fit --
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if not steps:
+            return
+        factor = 1.15 ** steps
+        factor = max(MIN_ZOOM / self.zoom(), min(MAX_ZOOM / self.zoom(), factor))
+        self.scale(factor, factor)  # AnchorUnderMouse keeps the point under the cursor still
+
+    def fit(self) -> None:
+        """Fit the selection, or the whole graph, in view (never zooming in past 100%)."""
+        scene = self.graph_scene
+        items = [i for i in scene.selectedItems() if i.isVisible()] or [
+            i for i in scene.items() if i.isVisible() and i.parentItem() is None
+        ]
+        if not items:
+            self.resetTransform()
+            self.centerOn(0, 0)
+            return
+        rect = QRectF()
+        for item in items:
+            rect = rect.united(item.sceneBoundingRect())
+        rect = rect.adjusted(-40, -40, 40, 40)
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom() > 1.0:
+            self.resetTransform()
+        elif self.zoom() < MIN_ZOOM:
+            self.resetTransform()
+            self.scale(MIN_ZOOM, MIN_ZOOM)
+        self.centerOn(rect.center())
+
+    def _pan_by(self, delta: QPoint) -> None:
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.last_scene_pos = self.mapToScene(event.position().toPoint())
+        if self.search.isVisible() and not self.search.geometry().contains(event.position().toPoint()):
+            self.search.hide()
+        if event.button() == Qt.MouseButton.MiddleButton or (
+            event.button() == Qt.MouseButton.LeftButton and self._space_down
+        ):
+            self._pan_from = event.position().toPoint()
+            self._space_panned = True
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            # Ctrl+drag cuts links: no rubber band at the same time.
+            self.setDragMode(QGraphicsView.DragMode.NoDrag)
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self.last_scene_pos = self.mapToScene(event.position().toPoint())
+        if self._pan_from is not None:
+            point = event.position().toPoint()
+            self._pan_by(point - self._pan_from)
+            self._pan_from = point
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+
+    # -- keys: Tab / Space search, Space+drag pan --
+
+    def event(self, event: QEvent) -> bool:
+        # Tab must open the search instead of moving the focus to the next widget.
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Tab:
+            self.open_search()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down, self._space_panned = True, False
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = False
+            if not self._space_panned:
+                self.open_search()
+            return
+        super().keyReleaseEvent(event)
+
+    # -- search --
+
+    def cursor_scene_pos(self) -> QPointF:
+        """Where the mouse is on the canvas (the view centre when it is outside)."""
+        local = self.viewport().mapFromGlobal(self.cursor().pos())
+        if self.viewport().rect().contains(local):
+            return self.mapToScene(local)
+        return self.mapToScene(self.viewport().rect().center())
+
+    def open_search(self, at: QPointF | None = None) -> None:
+        self._search_at = at if at is not None else self.cursor_scene_pos()
+        self._search_link = None
+        point = self.mapFromScene(self._search_at)
+        self.search.open((point.x(), point.y()))
+
+    def open_link_search(self, at: QPointF, port_ref: str, direction: str) -> None:
+        """A link dropped on empty canvas: offer node types with a port that can take it."""
+        self._search_at = at
+        self._search_link = (port_ref, direction)
+        graph = self.graph_scene.graph
+        node_id, _, port = port_ref.partition(".")
+        type_name = graph.port_type(node_id, port, direction)
+        ports = graph.registry.ports
+
+        def fits(cls: type[Node]) -> bool:
+            if type_name is None:
+                return True
+            if direction == "output":
+                return any(ports.compatible(type_name, p.type) for p in cls.inputs)
+            return any(ports.compatible(p.type, type_name) for p in cls.outputs)
+
+        point = self.mapFromScene(at)
+        hint = f"Nodes that {'take' if direction == 'output' else 'give'} {type_name or 'it'}"
+        self.search.open((point.x(), point.y()), fits, hint)
+
+    def _place_searched(self, type_id: str) -> None:
+        editor = self.graph_scene.editor
+        pos = (round(self._search_at.x(), 1), round(self._search_at.y(), 1))
+        if self._search_link is not None:
+            port_ref, direction = self._search_link
+            if direction == "input":
+                pos = (pos[0] - 200.0, pos[1])
+            node_id = editor.add_node_connected(type_id, pos, port_ref, direction)
+        else:
+            node_id = editor.add_node(type_id, pos)
+        self._search_link = None
+        self.select_only([node_id])
+        self.setFocus()
+
+    def select_only(self, node_ids: list[str]) -> None:
+        scene = self.graph_scene
+        scene.clearSelection()
+        for node_id in node_ids:
+            item = scene.node_items.get(node_id)
+            if item is not None:
+                item.setSelected(True)
+
+    # -- drops from the palette --
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasFormat(MIME_NODE_TYPE):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if event.mimeData().hasFormat(MIME_NODE_TYPE):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if not event.mimeData().hasFormat(MIME_NODE_TYPE):
+            super().dropEvent(event)
+            return
+        type_id = bytes(event.mimeData().data(MIME_NODE_TYPE).data()).decode()
+        point = self.mapToScene(event.position().toPoint())
+        node_id = self.graph_scene.editor.add_node(type_id, (round(point.x(), 1), round(point.y(), 1)))
+        self.select_only([node_id])
+        event.acceptProposedAction()
+
+    def node_at(self, point: QPoint) -> NodeItem | None:
+        for item in self.items(point):
+            if isinstance(item, NodeItem):
+                return item
+        return None
