@@ -100,19 +100,25 @@ def integrate(
     # Only the camera has a start state; local flow starts at rest.
     origin = nn.functional.pad(start, (0, velocity.shape[2] - start.shape[1]))[:, None, :]
     state = origin + torch.cumsum(velocity, dim=1) * (SPEED / steps)
+    camera = camera_from_state(state[..., : len(CAMERA)], strength)
+    ranges = MotionRanges.at(strength)
+    flow = ranges.flow * torch.tanh(state[..., len(CAMERA) :] - state[:, :1, len(CAMERA) :])
+    return camera, flow.reshape(b, steps, FLOW_BASIS, FLOW_BASIS, 2)
+
+
+def camera_from_state(state: torch.Tensor, strength: float) -> torch.Tensor:
+    """Unbounded state [..., 4] -> camera values [..., 4] (pan_x, pan_y, zoom, rotation), bounded."""
     ranges = MotionRanges.at(strength)
     rotation = ranges.rotation * torch.tanh(state[..., 3])
     theta = torch.deg2rad(rotation)
-    # Zoom needed to keep a rotated view inside the frame, times the free zoom on top.
+    # Zoom needed to keep a rotated view inside the frame, times the free zoom on top; the
+    # free zoom leaves a margin the pan may use.
     cover = torch.cos(theta) + MAX_ASPECT * torch.abs(torch.sin(theta))
     free = 1.0 + ranges.zoom * torch.sigmoid(state[..., 2])
-    zoom = cover * free
     margin = 0.5 * (1.0 - 1.0 / free)
     pan_x = margin * torch.tanh(state[..., 0])
     pan_y = margin * torch.tanh(state[..., 1])
-    camera = torch.stack([pan_x, pan_y, zoom, rotation], dim=2)
-    flow = ranges.flow * torch.tanh(state[..., len(CAMERA) :] - state[:, :1, len(CAMERA) :])
-    return camera, flow.reshape(b, steps, FLOW_BASIS, FLOW_BASIS, 2)
+    return torch.stack([pan_x, pan_y, cover * free, rotation], dim=-1)
 
 
 def resize_flow(flow: torch.Tensor, grid: int) -> torch.Tensor:
