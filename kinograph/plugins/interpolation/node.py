@@ -45,7 +45,7 @@ class InterpolateFrames(Node):
         backend: Literal["auto", "opencv", "torch"] = "auto"
         preset: Literal["ultrafast", "fast", "medium"] = "medium"
         scene_cut_threshold: float = Slider(
-            0.35,
+            0.12,
             ge=0.0,
             le=1.0,
             step=0.01,
