@@ -96,7 +96,7 @@ def test_palette_with_transparency(harness, tmp_path: Path) -> None:
 
 def test_missing_file_names_the_path(harness, tmp_path: Path) -> None:
     missing = tmp_path / "nope.png"
-    with pytest.raises(NodeFailure, match="nope.png"):
+    with pytest.raises(NodeFailure, match=r"nope\.png"):
         harness.run_node(LOAD, {"path": str(missing)})
 
 
@@ -104,7 +104,7 @@ def test_missing_file_names_the_path(harness, tmp_path: Path) -> None:
 def test_corrupt_file_names_the_path(harness, tmp_path: Path, content: bytes) -> None:
     broken = tmp_path / "broken.png"
     broken.write_bytes(content)
-    with pytest.raises(NodeFailure, match="broken.png"):
+    with pytest.raises(NodeFailure, match=r"broken\.png"):
         harness.run_node(LOAD, {"path": str(broken)})
 
 
@@ -112,7 +112,7 @@ def test_truncated_jpeg_fails_cleanly(harness, tmp_path: Path) -> None:
     path = tmp_path / "cut.jpg"
     Image.fromarray(pattern(64, 64)).save(path, quality=90)
     path.write_bytes(path.read_bytes()[:200])
-    with pytest.raises(NodeFailure, match="cut.jpg"):
+    with pytest.raises(NodeFailure, match=r"cut\.jpg"):
         harness.run_node(LOAD, {"path": str(path)})
 
 
