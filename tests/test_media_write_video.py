@@ -227,3 +227,15 @@ def test_missing_encoder_is_a_clear_failure() -> None:
             pick_encoder("test-codec")
     finally:
         del ENCODERS["test-codec"]
+
+
+def test_preview_beside_the_writer_does_not_stall_it(session, tmp_path: Path) -> None:
+    graph = pattern_graph(session, tmp_path / "both.mp4", frames=40, width=32, height=32)
+    graph.add_node("kinograph.image.preview", "preview", params={"size": 16})
+    graph.connect("pattern.frames", "preview.frames")
+    result = session.run(graph, OPTIONS)
+    assert result.ok, result.failures
+    assert result.outputs["preview"]["thumbnail"].shape == (16, 16, 3)
+    container, frames = decode(tmp_path / "both.mp4")
+    container.close()
+    assert len(frames) == 40

@@ -46,6 +46,8 @@ def read_image(path: str | Path, background: tuple[int, int, int] = (0, 0, 0)) -
             opened.load()
             upright = ImageOps.exif_transpose(opened)
             return image_to_rgb(upright if upright is not None else opened, background)
+    except Image.DecompressionBombError as exc:
+        raise NodeFailure(f"{file} is too large to load safely: {exc}") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise NodeFailure(
             f"cannot read image {file}: {exc} (is it a complete PNG, JPEG, WebP, BMP or TIFF file?)"
