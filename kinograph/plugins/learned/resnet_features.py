@@ -145,12 +145,13 @@ def load_model(ctx: RunContext, arch: str, weights: str, seed: int) -> tuple[Any
 
     keyword = weights_keyword(weights)
     device = ctx.device
-    if keyword == "auto" and w.hub_cache_file(arch).is_file():
+    cached = str(w.hub_cache_file(arch))
+    if keyword == "auto" and Path(cached).is_file():
         keyword = "imagenet"
     if keyword is None:
         key: tuple[Any, ...] = ("file", weights, file_fingerprint(weights))
     elif keyword == "imagenet":
-        key = ("imagenet",)
+        key = ("imagenet", cached, file_fingerprint(cached))
     else:
         key = (keyword, seed)
     store_key = ("kinograph.features.resnet", arch, device, *key)
