@@ -7,7 +7,7 @@ environment running the tests, the way a user's system-wide installs would be vi
 installed with pip land in the venv's own site-packages and are uninstalled from there.
 
 The venv is made ``--without-pip`` (ensurepip takes seconds); its ``pip`` and ``kinograph``
-scripts are the same two-line launchers pip writes for console entry points.
+and ``pytest`` scripts are the launchers pip writes for console entry points.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class PluginVenv:
         (self.site_packages / "_kinograph_test_bridge.pth").write_text("import _kinograph_test_bridge\n")
         self._launcher("pip", "pip._internal.cli.main", "main")
         self._launcher("kinograph", "kinograph.core.cli.main", "entry")
+        self._launcher("pytest", "pytest", "console_main")
 
     def _launcher(self, name: str, module: str, function: str) -> None:
         script = self.bin / name
