@@ -76,6 +76,7 @@ class Inspector(QScrollArea):
         self.node_id: str | None = None
         self.fields: dict[str, Field] = {}
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setMinimumWidth(260)
         self._unsubscribe = self.graph.subscribe(self._on_change)
         self.show_node(None)
@@ -115,7 +116,8 @@ class Inspector(QScrollArea):
             desc.setWordWrap(True)
             desc.setProperty("role", "hint")
             layout.addWidget(desc)
-        bypass = QCheckBox("Bypass (pass the first matching input through)")
+        bypass = QCheckBox("Bypass")
+        bypass.setToolTip("A bypassed node passes its first input of a matching type through to its output.")
         bypass.setChecked(node.bypass)
         bypass.toggled.connect(lambda _on: self.editor.toggle_bypass([self.node_id]))
         self.bypass_box = bypass

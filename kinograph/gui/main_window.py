@@ -178,8 +178,20 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self.actions["plugins"])
 
     def _build_toolbar(self) -> None:
-        for name in ("new", "open", "save", None, "undo", "redo", None, "search", "layout", "fit"):
-            self.toolbar.addSeparator() if name is None else self.toolbar.addAction(self.actions[name])
+        # The menu's undo/redo actions name the command ("Undo Add node"); the toolbar stays short.
+        undo = QAction("Undo", self)
+        undo.triggered.connect(self.stack.undo)
+        self.stack.canUndoChanged.connect(undo.setEnabled)
+        redo = QAction("Redo", self)
+        redo.triggered.connect(self.stack.redo)
+        self.stack.canRedoChanged.connect(redo.setEnabled)
+        undo.setEnabled(False)
+        redo.setEnabled(False)
+        for name in ("new", "open", "save", None, undo, redo, None, "search", "layout", "fit"):
+            if name is None:
+                self.toolbar.addSeparator()
+            else:
+                self.toolbar.addAction(self.actions[name] if isinstance(name, str) else name)
 
     def _build_status_bar(self) -> None:
         self.plugins_button = QPushButton("", self)

@@ -8,9 +8,9 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 BACKGROUND = QColor("#1d1f23")
-GRID_MINOR = QColor("#26292e")
-GRID_MAJOR = QColor("#30343a")
-NODE_BODY = QColor("#2c3037")
+GRID_MINOR = QColor("#23262a")
+GRID_MAJOR = QColor("#2b2e34")
+NODE_BODY = QColor("#363b44")
 NODE_BORDER = QColor("#121316")
 NODE_SELECTED = QColor("#ffb13b")
 NODE_TEXT = QColor("#e8eaed")

@@ -38,6 +38,7 @@ class GraphView(QGraphicsView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setAcceptDrops(True)
+        self.viewport().setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.search = NodeSearch(scene.registry, self)
         self.search.chosen.connect(self._place_searched)
@@ -60,7 +61,13 @@ class GraphView(QGraphicsView):
             return
         factor = 1.15 ** steps
         factor = max(MIN_ZOOM / self.zoom(), min(MAX_ZOOM / self.zoom(), factor))
-        self.scale(factor, factor)  # AnchorUnderMouse keeps the point under the cursor still
+        # Keep the canvas point under the cursor still (the event's position, not QCursor's).
+        pixel = event.position().toPoint()
+        fixed = self.mapToScene(pixel)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.scale(factor, factor)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self._pan_by(pixel - self.mapFromScene(fixed))
 
     def fit(self) -> None:
         """Fit the selection, or the whole graph, in view (never zooming in past 100%)."""

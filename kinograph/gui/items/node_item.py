@@ -195,10 +195,10 @@ class NodeItem(QGraphicsItem):
         painter.fillPath(body, QBrush(theme.NODE_BODY))
         # Title bar: category colour (red for a missing type), rounded top corners only.
         title_color = theme.MISSING.darker(140) if self.missing else theme.category_color(self.category)
-        title = QPainterPath()
-        title.addRoundedRect(QRectF(0, 0, self.width, TITLE_H), RADIUS, RADIUS)
-        title.addRect(QRectF(0, TITLE_H - RADIUS, self.width, RADIUS))
-        painter.fillPath(title.simplified(), QBrush(title_color))
+        painter.save()
+        painter.setClipPath(body)  # the title bar takes the body's rounded top corners
+        painter.fillRect(QRectF(0, 0, self.width, TITLE_H), title_color)
+        painter.restore()
         painter.setFont(self.title_font)
         painter.setPen(theme.NODE_TEXT)
         glyph = "⚠" if self.missing else theme.category_glyph(self.category)

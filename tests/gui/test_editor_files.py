@@ -1,0 +1,146 @@
+"""Files: save and reopen, unknown node types kept unchanged, clipboard text, outputs, plugins."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtWidgets import QApplication
+
+from kinograph.core.graph import Graph
+from kinograph.core.registry import Registry
+from kinograph.gui.files import RecentFiles
+from kinograph.gui.plugins_dialog import PluginsDialog
+
+
+def _small_graph(window) -> None:
+    e = window.editor
+    a = e.add_node("kinograph.frames.test_pattern", (0, 0), {"width": 64, "height": 48})
+    b = e.add_node("test.invert", (300, 0))
+    e.connect(f"{a}.frames", f"{b}.frames")
+    e.add_reroute(window.graph.links[0], 0, (150.0, 80.0))
+
+
+def test_save_reopen_gives_the_same_graph(window, tmp_path) -> None:
+    _small_graph(window)
+    path = tmp_path / "pipe.json"
+    assert window.save_as(path)
+    text = path.read_text(encoding="utf-8")
+    assert text == window.graph.to_json()
+    assert Graph.load(path, window.registry).to_json() == text  # `kinograph run` reads the same file
+    window.new_graph()
+    assert window.graph.nodes == {}
+    assert window.open_file(path)
+    assert window.graph.to_json() == text
+    assert len(window.scene.node_items) == 2 and len(window.scene.link_items) == 1
+    assert len(window.scene.reroute_items) == 1  # editor-only state came back from meta
+    assert window.save()
+    assert path.read_text(encoding="utf-8") == text
+    assert RecentFiles().paths()[0] == str(path.resolve())
+
+
+def test_unknown_node_type_opens_as_placeholder_and_saves_back_unchanged(window, tmp_path) -> None:
+    data = {
+        "format": "kinograph.graph",
+        "version": 1,
+        "meta": {"name": "uses a missing plugin", "description": ""},
+        "nodes": {
+            "n": {"type": "kinograph.value.number", "version": 1, "params": {"value": 2.0},
+                  "ui": {"pos": [0.0, 0.0]}, "bypass": False},
+            "magic": {"type": "acme.magic", "version": 3, "params": {"power": 9000, "style": {"a": [1, 2]}},
+                      "ui": {"pos": [300.0, 0.0]}, "bypass": False,
+                      "plugin": {"name": "acme", "dist": "acme-nodes", "version": "2.0"}},
+        },
+        "links": [{"from": "n.value", "to": "magic.amount"}],
+    }
+    source = tmp_path / "missing.json"
+    source.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    assert window.open_file(source)
+    item = window.scene.node_items["magic"]
+    assert item.missing and "amount" in item.inputs  # ports learned from its links
+    assert len(window.scene.link_items) == 1
+    assert "acme-nodes" in item.toolTip()
+    assert "not installed" in window.statusBar().currentMessage()
+    out = tmp_path / "saved.json"
+    assert window.save_as(out)
+    assert json.loads(out.read_text(encoding="utf-8")) == data
+    assert out.read_text(encoding="utf-8") == source.read_text(encoding="utf-8")
+
+
+def test_copy_paste_goes_through_the_clipboard_as_graph_json(window) -> None:
+    _small_graph(window)
+    window.select_all()
+    window.copy()
+    text = QApplication.clipboard().text()
+    fragment = json.loads(text)
+    assert fragment["format"] == "kinograph.graph" and len(fragment["nodes"]) == 2
+    assert len(fragment["links"]) == 1
+    window.paste()
+    assert len(window.graph.nodes) == 4 and len(window.graph.links) == 2
+    pasted = sorted(window.scene.selected_node_ids())
+    assert pasted == ["invert2", "test_pattern2"]
+    assert window.graph.nodes["test_pattern2"].params["width"] == 64
+    QApplication.clipboard().setText("not a graph")
+    window.paste()
+    assert "Cannot paste" in window.statusBar().currentMessage() and len(window.graph.nodes) == 4
+
+
+def test_duplicate_and_cut(window) -> None:
+    _small_graph(window)
+    window.view.select_only(["invert"])
+    window.duplicate()
+    assert "invert2" in window.graph.nodes
+    pos = window.graph.nodes["invert2"].ui["pos"]
+    assert pos == [330.0, 30.0]  # offset, so the copy is visible
+    window.view.select_only(["invert2"])
+    window.cut()
+    assert "invert2" not in window.graph.nodes
+    assert "invert2" in QApplication.clipboard().text()
+
+
+def test_opening_an_output_without_a_graph_says_why(window, tmp_path) -> None:
+    from PySide6.QtGui import QImage
+
+    _small_graph(window)
+    before = window.graph.to_json()
+    png = tmp_path / "plain.png"
+    image = QImage(8, 8, QImage.Format.Format_RGB888)
+    image.fill(0)
+    image.save(str(png))
+    window.stack.setClean()
+    assert not window.open_file(png)
+    message = window.statusBar().currentMessage()
+    assert "plain.png" in message and ("no kinograph graph" in message or "not installed" in message)
+    assert window.graph.to_json() == before
+
+
+def test_prompt_before_dropping_unsaved_work(window, tmp_path) -> None:
+    window.editor.add_node("test.noop")
+    window.ask_unsaved = lambda: "cancel"
+    window.new_graph()
+    assert len(window.graph.nodes) == 1
+    path = tmp_path / "kept.json"
+    window.ask_unsaved = lambda: "save"
+    window.save_as(path)
+    window.editor.add_node("test.noop")
+    window.new_graph()  # saves to the current path first
+    assert window.graph.nodes == {}
+    assert len(json.loads(path.read_text())["nodes"]) == 2
+
+
+def test_failed_plugins_are_listed_and_counted(qtbot, gui_registry: Registry) -> None:
+    from kinograph.core.hookspecs import hookimpl
+    from kinograph.gui.main_window import MainWindow
+
+    class Broken:
+        @hookimpl
+        def kinograph_nodes(self):
+            raise RuntimeError("broken on purpose")
+
+    gui_registry.register_plugin(Broken(), "broken-pack", dist="broken-pack", version="0.1")
+    window = MainWindow(gui_registry)
+    qtbot.addWidget(window)
+    assert window.plugins_button.text() == "⚠ 1 plugin failed to load"
+    dialog = PluginsDialog(gui_registry, window)
+    rows = {dialog.table.item(r, 0).text(): dialog.table.item(r, 4).text() for r in range(dialog.table.rowCount())}
+    assert rows["broken-pack"] == "failed"
+    assert "broken on purpose" in dialog.details.toPlainText()

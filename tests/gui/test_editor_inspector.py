@@ -1,0 +1,83 @@
+"""The inspector is built from the Params JSON Schema; refused values show pydantic's message."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QLineEdit, QSpinBox
+
+
+def _select(window, type_id: str) -> str:
+    node_id = window.editor.add_node(type_id, (0, 0))
+    window.view.select_only([node_id])
+    assert window.inspector.node_id == node_id
+    return node_id
+
+
+def test_widgets_follow_the_schema(window) -> None:
+    _select(window, "guitest.styled")
+    fields = window.inspector.fields
+    assert list(fields) == ["tint", "mode", "enabled", "strength", "count", "source", "target", "label"]
+    assert isinstance(fields["mode"].widget, QComboBox)
+    assert [fields["mode"].widget.itemText(i) for i in range(2)] == ["fast", "best"]
+    assert isinstance(fields["enabled"].widget, QCheckBox) and fields["enabled"].widget.isChecked()
+    spin = fields["strength"].widget.spin
+    assert isinstance(spin, QDoubleSpinBox) and (spin.minimum(), spin.maximum()) == (0.0, 1.0)
+    assert spin.value() == 0.5
+    assert isinstance(fields["count"].widget, QSpinBox) and fields["count"].widget.value() == 3
+    assert isinstance(fields["label"].widget, QLineEdit)
+    assert fields["source"].widget.edit.placeholderText() == "file"
+    assert fields["tint"].widget.edit.text() == "#ff8800"
+    assert "How strong." in fields["strength"].widget.toolTip()
+
+
+def test_bounded_spin_box_edits_the_graph_and_undoes(window) -> None:
+    node_id = _select(window, "kinograph.frames.test_pattern")
+    spin = window.inspector.fields["width"].widget.spin
+    assert spin.minimum() == 16 and spin.maximum() == 7680
+    spin.setValue(641)
+    assert window.graph.nodes[node_id].params["width"] == 641
+    window.stack.undo()
+    assert window.graph.nodes[node_id].params["width"] == 320
+    assert spin.value() == 320  # the form follows the graph
+
+
+def test_combo_check_and_text_edits_apply(window) -> None:
+    node_id = _select(window, "guitest.styled")
+    fields = window.inspector.fields
+    fields["mode"].widget.setCurrentIndex(1)
+    fields["enabled"].widget.setChecked(False)
+    edit = fields["label"].widget
+    edit.setFocus()
+    QTest.keyClicks(edit, "hello")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    params = window.graph.nodes[node_id].params
+    assert (params["mode"], params["enabled"], params["label"]) == ("best", False, "hello")
+    assert window.stack.count() == 4
+
+
+def test_invalid_value_is_shown_inline_and_not_applied(window) -> None:
+    node_id = _select(window, "guitest.styled")
+    before = window.graph.to_json()
+    field = window.inspector.fields["tint"]
+    field.widget.edit.setText("orange")
+    field.widget.edit.editingFinished.emit()
+    expected = window.editor.param_error(node_id, "tint", "orange")
+    assert expected and "pattern" in expected  # pydantic's own words
+    assert field.error.isVisibleTo(window.inspector) and field.error.text() == expected
+    assert window.graph.to_json() == before
+    field.widget.edit.setText("#00ff00")
+    field.widget.edit.editingFinished.emit()
+    assert window.graph.nodes[node_id].params["tint"] == "#00ff00"
+    assert not field.error.isVisibleTo(window.inspector)
+
+
+def test_missing_node_type_shows_what_to_install(window) -> None:
+    from kinograph.core.graph import GraphNode
+
+    window.graph.insert_node(GraphNode("ghost", "acme.ghost", 2, {"x": 1}, {"pos": [0, 0]}, False,
+                                       {"name": "acme", "dist": "acme-nodes", "version": "1.2"}))
+    window.view.select_only(["ghost"])
+    labels = " ".join(label.text() for label in window.inspector.widget().findChildren(QLabel))
+    assert "Install the package <b>acme-nodes</b>" in labels
+    assert window.inspector.fields == {}  # nothing editable: params are kept as they are
