@@ -147,7 +147,8 @@ class TorchWarper:
 
         self.torch = torch
         self.device = torch.device(device)
-        self.source = torch.from_numpy(source).to(self.device).permute(2, 0, 1)[None].float()
+        # A copy: the source may be a read-only view, which torch refuses to wrap.
+        self.source = torch.from_numpy(source.copy()).to(self.device).permute(2, 0, 1)[None].float()
         self.src_h, self.src_w = source.shape[:2]
         out_w, out_h = output_size
         self.output_size = output_size
