@@ -202,6 +202,20 @@ def test_disabling_plugins_skips_every_external_one(venv: PluginVenv) -> None:
     assert all(r["status"] == "ok" for r in records.values() if r["builtin"])
 
 
+def test_listing_nodes_imports_no_heavy_library(venv: PluginVenv) -> None:
+    code = (
+        "import sys\n"
+        "from kinograph.core.cli.main import main\n"
+        "main(['nodes'])\n"
+        "heavy = [m for m in ('torch', 'numpy', 'cv2', 'av', 'PIL', 'networkx') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    done = venv.run(["python", "-c", code])
+    assert done.returncode == 0, done.stderr
+    assert "grain.sharpen" in done.stdout  # the example plugin was loaded...
+    assert "HEAVY []" in done.stdout  # ...without importing torch, numpy or Pillow
+
+
 def test_uninstalling_removes_the_nodes(venv: PluginVenv, tmp_path: Path) -> None:
     """Runs last: it takes kinograph-grain out of the shared venv."""
     venv.pip_uninstall("kinograph-grain")
