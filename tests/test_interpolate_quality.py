@@ -42,7 +42,9 @@ def photo(width: int, height: int, seed: int = 0) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def camera(canvas: np.ndarray, dx: float = 0.0, dy: float = 0.0, zoom: float = 1.0, angle: float = 0.0) -> np.ndarray:
+def camera(
+    canvas: np.ndarray, dx: float = 0.0, dy: float = 0.0, zoom: float = 1.0, angle: float = 0.0
+) -> np.ndarray:
     """The ``WIDTH x HEIGHT`` view of a larger canvas, panned, zoomed and rotated about its centre."""
     ch, cw = canvas.shape[:2]
     m = cv2.getRotationMatrix2D((cw / 2, ch / 2), angle, zoom)
@@ -109,9 +111,13 @@ def true_frames(canvas: np.ndarray, motion: dict[str, float], steps: int) -> lis
 
 
 @pytest.mark.parametrize("kind", sorted(MOTIONS))
-def test_flow_recovers_dropped_frames_of_camera_motion(harness: PluginHarness, canvas: np.ndarray, kind: str) -> None:
+def test_flow_recovers_dropped_frames_of_camera_motion(
+    harness: PluginHarness, canvas: np.ndarray, kind: str
+) -> None:
     # two steps of the motion: kept frames 0, 4, 8 of the true sequence
-    truth = true_frames(canvas, {k: v * 2 if k != "zoom" else 1 + (v - 1) * 2 for k, v in MOTIONS[kind].items()}, 2 * STEPS)
+    truth = true_frames(
+        canvas, {k: v * 2 if k != "zoom" else 1 + (v - 1) * 2 for k, v in MOTIONS[kind].items()}, 2 * STEPS
+    )
     kept = truth[::STEPS]
     flow = interpolate(harness, kept, method="flow", backend="opencv")
     blend = interpolate(harness, kept, method="blend")

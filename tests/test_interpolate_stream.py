@@ -56,9 +56,13 @@ def run(harness: PluginHarness, frames: FrameStream, **params: Any) -> FrameStre
 
 
 @pytest.mark.parametrize("method", ["blend", "flow"])
-def test_factor_mode_multiplies_rate_and_count_and_keeps_input_frames(harness: PluginHarness, method: str) -> None:
+def test_factor_mode_multiplies_rate_and_count_and_keeps_input_frames(
+    harness: PluginHarness, method: str
+) -> None:
     source = clip(10)
-    out = run(harness, FrameStream.from_array(source, fps=24.0, chunk_size=3), factor=3, method=method, chunk=4)
+    out = run(
+        harness, FrameStream.from_array(source, fps=24.0, chunk_size=3), factor=3, method=method, chunk=4
+    )
     assert out.fps == 72.0 and out.frame_count == 30 and (out.width, out.height) == (64, 48)
     chunks = list(out)
     assert [c.start for c in chunks] == list(range(0, 30, 4))
@@ -120,7 +124,9 @@ def test_params_are_bounded(harness: PluginHarness) -> None:
 
 
 def test_progress_and_cancellation_are_checked_per_chunk(harness: PluginHarness) -> None:
-    out = run(harness, FrameStream.from_array(clip(6), fps=24.0, chunk_size=2), factor=2, method="blend", chunk=4)
+    out = run(
+        harness, FrameStream.from_array(clip(6), fps=24.0, chunk_size=2), factor=2, method="blend", chunk=4
+    )
     collect_frames(out)
     assert harness.progress == [(4, 12), (8, 12), (12, 12)]
 
@@ -158,7 +164,9 @@ class PanSource(Node):
         def chunks() -> Iterator[FrameChunk]:
             for start in range(0, p.frames, p.chunk):
                 n = min(p.chunk, p.frames - start)
-                yield FrameChunk(start, np.stack([panning_frame(start + i, p.height, p.width) for i in range(n)]))
+                yield FrameChunk(
+                    start, np.stack([panning_frame(start + i, p.height, p.width) for i in range(n)])
+                )
 
         return {"frames": FrameStream(chunks, fps=24.0, width=p.width, height=p.height, frame_count=p.frames)}
 

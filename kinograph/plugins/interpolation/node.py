@@ -81,7 +81,9 @@ class PairStepper:
     a copy of frame i at t = 0, else an in-between frame (or the nearer side at a scene cut).
     """
 
-    def __init__(self, params: Any, timing: Timing, backend: str, ctx: RunContext, height: int, width: int) -> None:
+    def __init__(
+        self, params: Any, timing: Timing, backend: str, ctx: RunContext, height: int, width: int
+    ) -> None:
         self.p = params
         self.timing = timing
         self.backend = backend
@@ -136,7 +138,9 @@ class PairStepper:
 
         return histogram(frame) if self.p.scene_cut_threshold < 1.0 else None
 
-    def between(self, first: np.ndarray, second: np.ndarray, first_hist: Any, second_hist: Any, index: int) -> list[np.ndarray]:
+    def between(
+        self, first: np.ndarray, second: np.ndarray, first_hist: Any, second_hist: Any, index: int
+    ) -> list[np.ndarray]:
         """Output frames whose position lies in [index - 1, index): frame ``index - 1`` is ``first``."""
         from kinograph.plugins.interpolation.blend import cross_fade, nearest_side
         from kinograph.plugins.interpolation.scene_cut import is_cut

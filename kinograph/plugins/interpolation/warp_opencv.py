@@ -38,7 +38,9 @@ class OpenCVWarp:
         ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
         self.xs, self.ys = xs, ys
 
-    def interpolate(self, first: np.ndarray, second: np.ndarray, flow: PairFlow, times: list[float]) -> np.ndarray:
+    def interpolate(
+        self, first: np.ndarray, second: np.ndarray, flow: PairFlow, times: list[float]
+    ) -> np.ndarray:
         """In-between frames ``[len(times), H, W, 3]`` uint8 at each ``t`` in (0, 1)."""
         import numpy as np
 
@@ -112,6 +114,9 @@ class OpenCVWarp:
         import cv2
 
         return cv2.remap(
-            frame, self.xs + flow[..., 0], self.ys + flow[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+            frame,
+            self.xs + flow[..., 0],
+            self.ys + flow[..., 1],
+            cv2.INTER_CUBIC,
+            borderMode=cv2.BORDER_REPLICATE,
         )
-

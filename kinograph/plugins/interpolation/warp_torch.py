@@ -34,7 +34,9 @@ class TorchWarp:
         )
         self.xs, self.ys = xs, ys
 
-    def interpolate(self, first: np.ndarray, second: np.ndarray, flow: PairFlow, times: list[float]) -> np.ndarray:
+    def interpolate(
+        self, first: np.ndarray, second: np.ndarray, flow: PairFlow, times: list[float]
+    ) -> np.ndarray:
         """In-between frames ``[len(times), H, W, 3]`` uint8 at each ``t`` in (0, 1)."""
         torch = self.torch
         with torch.inference_mode():
