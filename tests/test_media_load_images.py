@@ -93,3 +93,13 @@ def test_stream_reads_one_chunk_at_a_time(harness, tmp_path: Path) -> None:
     Image.fromarray(np.full((16, 24, 3), 7, dtype=np.uint8)).save(tmp_path / "p20.png")
     rest = [int(f[0, 0, 0]) for chunk in chunks for f in chunk.pixels]
     assert rest[-1] == 7
+
+
+def test_resize_keeps_the_shape_by_cropping(harness, tmp_path: Path) -> None:
+    write_burst(tmp_path, ["w1.png"], (40, 20))
+    wide = np.zeros((20, 80, 3), dtype=np.uint8)
+    wide[:, 20:60] = 200  # the centre 40 px of a 2:1 picture twice as wide
+    Image.fromarray(wide).save(tmp_path / "w2.png")
+    frames = list(harness.run_node(LOAD, {"path": str(tmp_path)})["frames"].frames())
+    assert frames[1].shape == (20, 40, 3)
+    assert frames[1].min() == 200  # the centre was kept, not squeezed

@@ -151,3 +151,10 @@ def test_missing_and_corrupt_files_fail_clearly(harness, tmp_path: Path) -> None
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 20)
     with pytest.raises(NodeFailure, match=r"broken\.mp4"):
         harness.run_node(LOAD, {"path": str(broken)})
+
+
+def test_audio_output_names_the_file_only_with_sound(harness, tmp_path: Path) -> None:
+    loud = make_video(tmp_path / "loud.mp4", count=6, fps=12, audio=True)
+    quiet = make_video(tmp_path / "quiet.mp4", count=6, fps=12)
+    assert harness.run_node(LOAD, {"path": str(loud)})["audio"] == str(loud)
+    assert harness.run_node(LOAD, {"path": str(quiet)})["audio"] is None

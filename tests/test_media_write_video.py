@@ -239,3 +239,23 @@ def test_preview_beside_the_writer_does_not_stall_it(session, tmp_path: Path) ->
     container, frames = decode(tmp_path / "both.mp4")
     container.close()
     assert len(frames) == 40
+
+
+def test_audio_input_from_another_video(session, tmp_path: Path) -> None:
+    sound = make_video(tmp_path / "sound.mp4", count=24, fps=24, audio=True)
+    graph = pattern_graph(session, tmp_path / "dubbed.mp4", frames=12, fps=24.0)
+    graph.add_node("kinograph.video.load", "music", params={"path": str(sound)})
+    graph.connect("music.audio", "write.audio")
+    result = session.run(graph, OPTIONS)
+    assert result.ok, result.failures
+    with av.open(str(tmp_path / "dubbed.mp4")) as container:
+        audio = container.streams.audio[0]
+        samples = sum(f.samples for f in container.decode(audio))
+    # The video lasts 0.5 s: the copied audio stops there (within an AAC frame or two).
+    assert abs(samples / 48000 - 0.5) < 0.05
+
+
+def test_crf_beyond_h264_range_is_refused(session, tmp_path: Path) -> None:
+    result = session.run(pattern_graph(session, tmp_path / "q.mp4", frames=4, crf=60), OPTIONS)
+    assert not result.ok and "0..51" in result.failures[0].message
+    assert list(tmp_path.iterdir()) == []

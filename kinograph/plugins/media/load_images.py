@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import Field
+
 from kinograph.api import (
     FRAME_STREAM,
     IMAGES,
@@ -71,14 +73,19 @@ def upright_size(path: Path) -> tuple[int, int]:
 
 
 def fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Resize to exactly ``width`` x ``height`` (area filter when shrinking)."""
+    """Scale to cover ``width`` x ``height`` and crop the centre: sizes match, shapes stay true."""
     import cv2
+    import numpy as np
 
-    if image.shape[1] == width and image.shape[0] == height:
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
         return image
-    shrinking = image.shape[1] > width or image.shape[0] > height
-    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    return cv2.resize(image, (width, height), interpolation=interpolation)
+    scale = max(width / w, height / h)
+    new_w, new_h = max(width, round(w * scale)), max(height, round(h * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    scaled = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+    left, top = (new_w - width) // 2, (new_h - height) // 2
+    return np.ascontiguousarray(scaled[top : top + height, left : left + width])
 
 
 class LoadImages(Node):
@@ -90,7 +97,7 @@ class LoadImages(Node):
     description = (
         "Reads a folder (or a glob such as photos/*.jpg) of images in natural order, as a batch "
         "of Images or as a FrameStream at the given fps. Images of other sizes than the first "
-        "are resized or refused."
+        "are resized (cropping to keep their shape) or refused."
     )
     outputs = [
         Output("images", IMAGES, "All images as one batch [N, H, W, 3] (only when as_stream is off)."),
@@ -101,7 +108,9 @@ class LoadImages(Node):
         path: str = InputPath("", description="A folder, or a glob such as shots/*.png.", folder=True)
         fps: float = Slider(24.0, ge=0.1, le=240.0, description="Frame rate of the frames output.")
         as_stream: bool = True
-        mismatch: Literal["resize", "error"] = "resize"
+        mismatch: Literal["resize", "error"] = Field(
+            "resize", description="Images of another size than the first: resize (cover and crop the centre) or error."
+        )
         background: str = Color("#000000", description="Colour shown through transparent pixels.")
 
     def run(self, ctx: RunContext) -> dict[str, Any]:

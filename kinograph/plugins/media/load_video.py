@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from kinograph.api import (
+    AUDIO,
     FRAME_STREAM,
     FrameStream,
     InputPath,
@@ -167,7 +168,10 @@ class LoadVideo(Node):
         "step keeps every n-th frame, rotation metadata is applied, and constant_fps resamples "
         "variable frame rate video by its timestamps. Its audio can be copied by Write video."
     )
-    outputs = [Output("frames", FRAME_STREAM, "The decoded frames.")]
+    outputs = [
+        Output("frames", FRAME_STREAM, "The decoded frames."),
+        Output("audio", AUDIO, "The file itself when it has an audio track (for Write video's audio input)."),
+    ]
 
     class Params(NodeParams):
         path: str = InputPath("", description="The video file.", filters=VIDEO_FILTERS)
@@ -219,4 +223,4 @@ class LoadVideo(Node):
             stream.audio = path
             stream.meta["audio_start"] = start
         stream.meta["source"] = path
-        return {"frames": stream}
+        return {"frames": stream, "audio": path if info.has_audio else None}

@@ -155,6 +155,8 @@ class WriteVideo(Node):
         if p.codec not in codecs:
             raise NodeFailure(f"{suffix} files cannot hold {p.codec}; use one of {', '.join(sorted(codecs))}")
         encoder = pick_encoder(p.codec)
+        if encoder in ("libx264", "libx265") and p.crf > 51:
+            raise NodeFailure(f"crf {p.crf} is out of range for {p.codec}: use 0..51 (18 looks lossless)")
         audio_source = audio or (frames.audio if p.copy_audio else None)
         offset = float(frames.meta.get("audio_start", 0.0)) if audio is None else 0.0
         target = self._target(p.path)
