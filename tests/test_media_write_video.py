@@ -213,6 +213,7 @@ def test_other_codecs_and_clear_refusals(session, tmp_path: Path) -> None:
     with av.open(str(tmp_path / "clip.webm")) as container:
         assert container.streams.video[0].codec_context.name == "vp9"
         assert sum(1 for _ in container.decode(video=0)) == 6
+    assert read_embedded_graph(tmp_path / "clip.webm") is not None
     bad = session.run(pattern_graph(session, tmp_path / "clip.gif", frames=4), OPTIONS)
     assert not bad.ok and ".mp4" in bad.failures[0].message
 

@@ -75,6 +75,8 @@ def _from_container(file: Path) -> str | None:
 
     try:
         with av.open(str(file)) as container:
-            return container.metadata.get(VIDEO_TAG)
+            tags = dict(container.metadata)
     except (av.FFmpegError, OSError, ValueError):
         return None
+    # Matroska and WebM spell their tags in capitals (COMMENT).
+    return next((value for key, value in tags.items() if key.lower() == VIDEO_TAG), None)
