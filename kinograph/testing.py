@@ -68,16 +68,17 @@ class _HarnessPlugin:
 class PluginHarness:
     """A registry for tests: the built-in packs plus the plugins you register.
 
-    Runs use their own model store (``self.models``), so "loads once" can be checked per test.
+    Runs use their own model store (``self.models``), so "loads once" can be checked per test;
+    pass ``models=`` to share one between harnesses (e.g. a module-scoped store of big models).
     """
 
-    def __init__(self, builtins: bool = True) -> None:
+    def __init__(self, builtins: bool = True, models: ModelStore | None = None) -> None:
         from kinograph.plugins import BUILTIN_PLUGINS
 
         self.registry = Registry()
         if builtins:
             self.registry.load_builtins(BUILTIN_PLUGINS)
-        self.models = ModelStore()
+        self.models = models if models is not None else ModelStore()
         self.session = Session(self.registry, models=self.models)
         #: the context of the last :meth:`run_node` call (warnings, temp_dir...)
         self.last_context: RunContext | None = None
