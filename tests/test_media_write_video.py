@@ -260,3 +260,19 @@ def test_crf_beyond_h264_range_is_refused(session, tmp_path: Path) -> None:
     result = session.run(pattern_graph(session, tmp_path / "q.mp4", frames=4, crf=60), OPTIONS)
     assert not result.ok and "0..51" in result.failures[0].message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_colours_survive_write_and_load(tmp_path: Path) -> None:
+    """BT.709 on the way in and on the way out: saturated colours come back within a few levels."""
+    from kinograph.api import FrameStream, RunContext
+    from kinograph.plugins.media.write_video import WriteVideo
+    from kinograph.testing import PluginHarness
+
+    colours = [(200, 30, 60), (20, 180, 40), (30, 60, 220), (240, 240, 20)]
+    frames = np.stack([np.full((32, 32, 3), c, np.uint8) for c in colours])
+    out = tmp_path / "colours.mp4"
+    node = WriteVideo(WriteVideo.Params(path=str(out), preset="ultrafast", crf=10))
+    node.run(RunContext("write"), frames=FrameStream.from_array(frames, fps=12))
+    loaded = PluginHarness().run_node("kinograph.video.load", {"path": str(out)})["frames"]
+    for frame, colour in zip(loaded.frames(), colours, strict=True):
+        assert np.abs(frame[16, 16].astype(int) - colour).max() <= 4
