@@ -144,3 +144,26 @@ def test_failed_plugins_are_listed_and_counted(qtbot, gui_registry: Registry) ->
     rows = {dialog.table.item(r, 0).text(): dialog.table.item(r, 4).text() for r in range(dialog.table.rowCount())}
     assert rows["broken-pack"] == "failed"
     assert "broken on purpose" in dialog.details.toPlainText()
+
+
+def test_run_editor_opens_the_file_and_returns_zero_on_close(qtbot, gui_registry: Registry, tmp_path) -> None:
+    from PySide6.QtCore import QTimer
+
+    from kinograph.gui.app import run_editor
+    from kinograph.gui.main_window import MainWindow
+
+    graph = Graph(gui_registry)
+    graph.add_node("kinograph.value.number", "n", {"value": 4.0}, (0, 0))
+    path = tmp_path / "start.json"
+    graph.save(path)
+    seen: list[int] = []
+
+    def close_windows() -> None:
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, MainWindow) and widget.isVisible():
+                seen.append(len(widget.graph.nodes))
+                widget.close()
+
+    QTimer.singleShot(200, close_windows)
+    assert run_editor(str(path)) == 0
+    assert seen == [1]
