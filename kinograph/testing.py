@@ -115,8 +115,9 @@ class PluginHarness:
     def run_graph(self, graph: Graph | str | Path, *ports: str, **options: Any) -> dict[str, Any]:
         """Run a graph and return the named outputs (``"node.port"``) by name.
 
-        Stream outputs are collected into one ``[N, H, W, 3]`` array. With no ports named, every
-        value output the run kept is returned. A failed run raises AssertionError listing every
+        Only what the named outputs need runs (output nodes elsewhere in the graph do not).
+        Stream outputs are collected into one ``[N, H, W, 3]`` array. With no ports named, the
+        output nodes run and every value output the run kept is returned. A failed run raises AssertionError listing every
         failure, so a test shows what went wrong.
         """
         if not isinstance(graph, Graph):
