@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+import traceback
 
 from PySide6.QtWidgets import QApplication
 
 from kinograph.gui.main_window import MainWindow
 from kinograph.gui.theme import apply_theme
+
+#: "module:function" entries called with each new editor window, in order (run features,
+#: recovery, ...). They are imported lazily; one that fails is reported, never fatal.
+EDITOR_EXTENSIONS: list[str] = [
+    "kinograph.gui.run:attach_run_features",
+]
 
 
 def application() -> QApplication:
@@ -21,10 +29,30 @@ def application() -> QApplication:
     return app  # type: ignore[return-value]
 
 
+def extend(window: MainWindow, extensions: list[str] | None = None) -> list[str]:
+    """Attach the editor extensions to a window; returns the problems met (empty when none)."""
+    problems = []
+    for entry in EDITOR_EXTENSIONS if extensions is None else extensions:
+        module_name, _, function_name = entry.partition(":")
+        try:
+            function = getattr(importlib.import_module(module_name), function_name)
+        except (ImportError, AttributeError):
+            continue  # not installed in this build: the editor works without it
+        try:
+            function(window)
+        except Exception as exc:  # an extension's bug must not keep the editor from opening
+            problems.append(f"{entry}: {type(exc).__name__}: {exc}")
+            traceback.print_exc()
+    if problems:
+        window.show_status("Some editor features failed to start: " + "; ".join(problems))
+    return problems
+
+
 def open_editor(path: str | None = None) -> MainWindow:
-    """Make and show an editor window, opening ``path`` when given."""
+    """Make and show an editor window with its extensions, opening ``path`` when given."""
     application()
     window = MainWindow()
+    extend(window)
     window.show()
     if path:
         window.open_file(path)

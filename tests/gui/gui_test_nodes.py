@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from kinograph.api import IMAGE, Color, Input, InputPath, Node, NodeParams, Output, OutputPath, RunContext, Slider, hookimpl
+from kinograph.api import (
+    IMAGE,
+    Color,
+    Input,
+    InputPath,
+    Node,
+    NodeParams,
+    Output,
+    OutputPath,
+    RunContext,
+    Slider,
+    hookimpl,
+)
 
 
 class Styled(Node):
