@@ -124,8 +124,9 @@ def consistency_weight(xp: Any, flow: Any, back: Any, map_x: Any, map_y: Any, wi
     than the tolerance of Sundaram et al. (2010) marks a pixel the other frame does not show:
     weight near 0, else near 1. Pixels that leave the frame are not occlusions: weight 1.
     """
-    miss = ((flow + back) ** 2).sum(-1)
-    tolerance = 0.01 * ((flow**2).sum(-1) + (back**2).sum(-1)) + 0.5
+    fx, fy, bx, by = flow[..., 0], flow[..., 1], back[..., 0], back[..., 1]
+    miss = (fx + bx) ** 2 + (fy + by) ** 2
+    tolerance = 0.01 * (fx * fx + fy * fy + bx * bx + by * by) + 0.5
     weight = xp.exp(-miss / tolerance)
     outside = (map_x < 0) | (map_x > width - 1) | (map_y < 0) | (map_y > height - 1)
     weight = xp.where(outside, 1.0, weight)

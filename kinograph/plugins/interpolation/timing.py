@@ -34,7 +34,7 @@ class Timing:
 
 
 def fps_fraction(fps: float) -> Fraction:
-    """An fps as a fraction, recognising NTSC rates such as 29.97 (30000/1001)."""
+    """An fps as an exact fraction: 30000/1001 (NTSC, as a float) comes back as 30000/1001."""
     exact = Fraction(fps).limit_denominator(1001)
     return exact if exact > 0 else Fraction(fps)
 
