@@ -190,6 +190,37 @@ class WriteText(Node):
         return {"path": str(target)}
 
 
+
+
+class RefuseStream(Node):
+    """Output node that fails before reading its stream."""
+
+    type_id = "test.refuse_stream"
+    category = "Test"
+    output_node = True
+    inputs = [Input("frames", FRAME_STREAM)]
+
+    def run(self, ctx: RunContext, frames: FrameStream) -> dict[str, Any]:
+        raise ValueError("refusing to read")
+
+
+class TakeFirst(Node):
+    """Output node that reads one chunk and stops (like a preview)."""
+
+    type_id = "test.take_first"
+    category = "Test"
+    output_node = True
+    inputs = [Input("frames", FRAME_STREAM)]
+    outputs = [Output("first", NUMBER)]
+
+    def run(self, ctx: RunContext, frames: FrameStream) -> dict[str, Any]:
+        chunk = next(iter(frames))
+        return {"first": int(chunk.pixels[0, 0, 0, 0])}
+
+
+EXTRA_NODES = [RefuseStream, TakeFirst]
+
+
 @hookimpl
 def kinograph_nodes() -> list[type[Node]]:
-    return [Add, Fail, Noop, Record, ReadFile, Source, Invert, Collect, WriteText]
+    return [Add, Fail, Noop, Record, ReadFile, Source, Invert, Collect, WriteText, *EXTRA_NODES]

@@ -138,3 +138,17 @@ def test_if_exists_modes(session: Session, registry: Registry, tmp_path: Path) -
     graph.set_param("w", "if_exists", "error")
     result = session.run(graph, RunOptions(device="cpu", use_cache=False))
     assert result.status == "failed" and "already exists" in result.failures[0].message
+
+
+def test_a_consumer_that_stops_early_does_not_block_the_others(session: Session, registry: Registry) -> None:
+    graph = Graph(registry)
+    graph.add_node("test.source", "src", {"frames": 200, "size": 16, "chunk": 2})
+    graph.add_node("test.refuse_stream", "refuse")
+    graph.add_node("test.take_first", "first")
+    graph.add_node("test.collect", "all", {"label": "all"})
+    for sink in ("refuse", "first", "all"):
+        graph.connect("src.frames", f"{sink}.frames")
+    result = session.run(graph, RunOptions(device="cpu", use_cache=False, tee_buffer=2))
+    assert result.states["refuse"] == "failed"
+    assert result.outputs["first"]["first"] == 0
+    assert t.Collect.seen["all"] == list(range(200))

@@ -174,6 +174,7 @@ class _Run:
         self.keys: dict[str, str] = {}
         self.tees: dict[tuple[str, str], Tee] = {}
         self.tee_branch: dict[tuple[str, str], int] = {}
+        self.tee_readers: dict[str, list[tuple[Tee, int]]] = {}
         self.open_streams: dict[str, int] = {}
         self.temp_root = Path(tempfile.mkdtemp(prefix="kinograph-run-"))
         self._device: str | None = None
@@ -384,6 +385,10 @@ class _Run:
         except Cancelled:
             self.cancelled = True
             self.cancel.cancel()
+        finally:
+            # A consumer that stopped (done, failed, or read only part) must not hold the others.
+            for tee, index in self.tee_readers.get(node_id, []):
+                tee.close(index)
 
     def blocked_by(self, node_id: str) -> str | None:
         for link in self.inputs[node_id]:
@@ -526,6 +531,7 @@ class _Run:
                         tee = self.tees[key] = Tee(value, len(running), self.options.tee_buffer)
                     index = self.tee_branch.get(key, 0)
                     self.tee_branch[key] = index + 1
+                    self.tee_readers.setdefault(link.target_node, []).append((tee, index))
                 value = tee.branch(index)
         source_type = self.classes[link.source_node].output(link.source_port).type
         target_type = self.classes[link.target_node].input(link.target_port).type

@@ -107,6 +107,13 @@ class Tee:
     def branch(self, index: int) -> FrameStream:
         return self.stream.derive(lambda: self._iterate(index))
 
+    def close(self, index: int) -> None:
+        """The consumer ``index`` is done (finished, failed or stopped early): stop waiting for it."""
+        with self._cond:
+            self._closed[index] = True
+            self._buffers[index].clear()
+            self._cond.notify_all()
+
     def _iterate(self, index: int) -> Iterator[FrameChunk]:
         try:
             while True:
