@@ -167,3 +167,20 @@ def test_run_editor_opens_the_file_and_returns_zero_on_close(qtbot, gui_registry
     QTimer.singleShot(200, close_windows)
     assert run_editor(str(path)) == 0
     assert seen == [1]
+
+
+def test_opening_a_png_made_by_kinograph_reopens_its_graph(window, tmp_path) -> None:
+    embed = __import__("pytest").importorskip("kinograph.plugins.media.embed")
+    import numpy as np
+    from PIL import Image
+
+    graph = Graph(window.registry)
+    graph.add_node("kinograph.frames.test_pattern", "pattern", {"width": 64}, (0, 0))
+    graph.add_node("test.invert", "invert", None, (300, 0))
+    graph.connect("pattern.frames", "invert.frames")
+    png = tmp_path / "frame.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(png, pnginfo=embed.png_text(graph.to_json()))
+    assert window.open_file(png)
+    assert window.graph.to_json() == graph.to_json()
+    assert window.path is None and "frame.png" in window.windowTitle()  # Save must not write over the PNG
+    assert len(window.scene.link_items) == 1

@@ -1,0 +1,77 @@
+"""Gestures beyond links: Space search, backdrops carrying nodes, reroute dots, snapping, help."""
+
+from __future__ import annotations
+
+from helpers import drag, node_point
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from kinograph.gui.shortcuts import HOTKEYS, ShortcutsDialog
+
+
+def test_space_tap_opens_search(window) -> None:
+    window.view.setFocus()
+    QTest.keyPress(window.view, Qt.Key.Key_Space)
+    QTest.keyRelease(window.view, Qt.Key.Key_Space)
+    assert window.view.search.isVisible()
+    QTest.keyClick(window.view.search.edit, Qt.Key.Key_Escape)
+    assert not window.view.search.isVisible()
+
+
+def test_dragging_a_backdrop_carries_its_nodes_in_one_undo_step(window) -> None:
+    a = window.editor.add_node("kinograph.value.number", (0, 0))
+    b = window.editor.add_node("test.add", (300, 0))
+    outside = window.editor.add_node("test.noop", (0, 400))
+    window.view.select_only([a, b])
+    window.add_backdrop()
+    window.scene.clearSelection()
+    window.view.fit()
+    QApplication.processEvents()
+    before = window.graph.to_json()
+    backdrop = window.scene.frame_items[0]
+    title = window.view.mapFromScene(backdrop.mapToScene(QPointF(backdrop.size.x() - 30, 10)))
+    drag(window, title, title + QPoint(50, 40))
+    moved = window.graph.nodes
+    assert moved[a].ui["pos"][0] > 0 and moved[b].ui["pos"][0] > 300
+    assert moved[outside].ui["pos"] == [0.0, 400.0]
+    assert window.graph.meta["editor"]["backdrops"][0]["rect"][0] > backdrop.data["rect"][0] - 1
+    window.stack.undo()
+    assert window.graph.to_json() == before
+
+
+def test_double_click_on_a_link_adds_a_reroute_dot(window) -> None:
+    a = window.editor.add_node("kinograph.value.number", (0, 0))
+    b = window.editor.add_node("test.add", (400, 100))
+    window.editor.connect(f"{a}.value", f"{b}.a")
+    window.view.fit()
+    QApplication.processEvents()
+    link_item = next(iter(window.scene.link_items.values()))
+    point = window.view.mapFromScene(link_item.path().pointAtPercent(0.5))
+    QTest.mouseDClick(window.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+    (points,) = window.graph.meta["editor"]["reroutes"].values()
+    assert len(points) == 1 and len(window.scene.reroute_items) == 1
+    dot = window.scene.reroute_items[0]
+    drag(window, window.view.mapFromScene(dot.scenePos()), window.view.mapFromScene(dot.scenePos()) + QPoint(0, 80))
+    (moved,) = window.graph.meta["editor"]["reroutes"].values()
+    assert moved[0][1] > points[0][1] + 20
+    assert link_item.waypoints and link_item.path().intersects(window.scene.reroute_items[0].sceneBoundingRect())
+
+
+def test_snap_to_grid_puts_moved_nodes_on_the_grid(window) -> None:
+    node = window.editor.add_node("test.noop", (3, 7))
+    window.view.fit()
+    QApplication.processEvents()
+    window.actions["snap"].trigger()
+    start = node_point(window, node)
+    drag(window, start, start + QPoint(33, 29))
+    x, y = window.graph.nodes[node].ui["pos"]
+    assert x % 20 == 0 and y % 20 == 0 and (x, y) != (3, 7)
+
+
+def test_shortcuts_dialog_lists_every_hotkey(window) -> None:
+    dialog = ShortcutsDialog(window)
+    keys = [dialog.table.item(row, 0).text() for row in range(dialog.table.rowCount())]
+    assert all(h.keys in keys for h in HOTKEYS)
+    assert window.actions["copy"].shortcut().toString() == "Ctrl+C"
+    assert window.actions["bypass"].shortcut().toString() == "Ctrl+B"
