@@ -185,7 +185,11 @@ class WriteVideo(Node):
 
         p = self.params
         options = {"movflags": "+faststart"} if muxer in ("mp4", "mov") else {}
-        container = av.open(str(temp), "w", format=muxer, options=options)
+        try:
+            container = av.open(str(temp), "w", format=muxer, options=options)
+        except (av.FFmpegError, OSError) as exc:
+            raise NodeFailure(f"cannot create a video file in {temp.parent}: {exc}") from exc
+        copier = None
         try:
             for key, value in video_metadata(ctx.graph_json).items():
                 container.metadata[key] = value
@@ -203,7 +207,6 @@ class WriteVideo(Node):
                     f"frames are {frames.width}x{frames.height}; padded to "
                     f"{stream.width}x{stream.height} because yuv420p video needs even sizes"
                 )
-            copier = None
             if audio_source:
                 from kinograph.plugins.media.audio_copy import AudioCopier
 
@@ -228,10 +231,10 @@ class WriteVideo(Node):
             if copier is not None:
                 copier.finish(count / float(rate))
         except av.FFmpegError as exc:
-            _close_quietly(container)
+            _close_quietly(container, copier)
             raise NodeFailure(f"encoding {self.params.path} with {encoder} failed: {exc}") from exc
         except BaseException:
-            _close_quietly(container)
+            _close_quietly(container, copier)
             raise
         container.close()
         return count
@@ -276,6 +279,9 @@ def replace_folder(temp: Path, target: Path) -> None:
         temp.rmdir()
 
 
-def _close_quietly(container: Any) -> None:
-    with contextlib.suppress(Exception):
-        container.close()
+def _close_quietly(*closables: Any) -> None:
+    """Close what a failed write opened; errors while closing must not hide the first one."""
+    for item in closables:
+        if item is not None:
+            with contextlib.suppress(Exception):
+                item.close()
