@@ -105,3 +105,10 @@ def test_preview_of_frames_stops_pulling(harness) -> None:
 def test_preview_needs_an_input(harness) -> None:
     with pytest.raises(NodeFailure, match="link an image or frames"):
         harness.run_node("kinograph.image.preview", {})
+
+
+def test_unwritable_place_fails_clearly(harness, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    with pytest.raises(NodeFailure, match="cannot write to"):
+        harness.run_node("kinograph.image.save", {"path": str(blocker / "sub" / "x.png")}, image=picture())

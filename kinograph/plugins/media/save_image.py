@@ -81,5 +81,7 @@ class SaveImage(Node):
             target = output_target(self.params.path, self.params.if_exists)
         except KinographError as exc:
             raise NodeFailure(str(exc)) from exc
+        except OSError as exc:
+            raise NodeFailure(f"cannot write to {self.params.path}: {exc.strerror or exc}") from exc
         save_image(np.ascontiguousarray(pixels), target, ctx.graph_json, self.params.quality)
         return {"path": str(target)}

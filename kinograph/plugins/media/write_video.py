@@ -170,6 +170,8 @@ class WriteVideo(Node):
             return output_target(path, self.params.if_exists)
         except KinographError as exc:
             raise NodeFailure(str(exc)) from exc
+        except OSError as exc:
+            raise NodeFailure(f"cannot write to {path}: {exc.strerror or exc}") from exc
 
     def _encode(
         self,
