@@ -158,3 +158,11 @@ def test_audio_output_names_the_file_only_with_sound(harness, tmp_path: Path) ->
     quiet = make_video(tmp_path / "quiet.mp4", count=6, fps=12)
     assert harness.run_node(LOAD, {"path": str(loud)})["audio"] == str(loud)
     assert harness.run_node(LOAD, {"path": str(quiet)})["audio"] is None
+
+
+def test_constant_rate_from_a_start_inside_a_long_frame(harness, tmp_path: Path) -> None:
+    times = [0.0, 0.1, 0.2, 0.3, 0.4, 0.8, 0.9, 1.0, 1.1, 1.2]
+    path = make_video(tmp_path / "vfr.mp4", count=10, fps=10, times=times)
+    stream = harness.run_node(LOAD, {"path": str(path), "constant_fps": 10, "start": 0.5})["frames"]
+    # At 0.5 s frame 4 (shown from 0.4 s to 0.8 s) is on screen.
+    assert indices(stream)[:4] == [4, 4, 4, 5]

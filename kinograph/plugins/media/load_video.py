@@ -96,10 +96,19 @@ def quarter_turns(degrees: float) -> int:
     return round(degrees / 90.0) % 4
 
 
-def decoded_frames(path: str, start: float, end: float | None, rotation: int) -> Iterator[tuple[float, np.ndarray]]:
-    """Yield (time in seconds, upright RGB frame) from ``start`` up to ``end`` (exclusive)."""
+def decoded_frames(
+    path: str, start: float, end: float | None, rotation: int, *, hold_previous: bool = False
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield (time in seconds, upright RGB frame) from ``start`` up to ``end`` (exclusive).
+
+    With ``hold_previous`` the frame still on screen at ``start`` (shown before it) comes first.
+    """
     import av
     import numpy as np
+
+    def upright(frame: Any) -> np.ndarray:
+        pixels = frame.to_ndarray(format="rgb24")
+        return np.ascontiguousarray(np.rot90(pixels, rotation)) if rotation else pixels
 
     container = open_video(path)
     try:
@@ -108,17 +117,20 @@ def decoded_frames(path: str, start: float, end: float | None, rotation: int) ->
         if start > 0:
             # Seek to the keyframe before start, then decode forward to it.
             container.seek(int(start / float(stream.time_base)), stream=stream, backward=True)
+        previous = None
         try:
             for frame in container.decode(stream):
                 when = float(frame.time) if frame.time is not None else 0.0
                 if when < start - 1e-6:
+                    previous = frame if hold_previous else None
                     continue
+                if previous is not None:
+                    if when > start + 1e-6:
+                        yield start, upright(previous)
+                    previous = None
                 if end is not None and when >= end - 1e-6:
                     break
-                pixels = frame.to_ndarray(format="rgb24")
-                if rotation:
-                    pixels = np.rot90(pixels, rotation)
-                yield when, np.ascontiguousarray(pixels)
+                yield when, upright(frame)
         except av.FFmpegError as exc:
             raise NodeFailure(f"decoding {path} failed: {exc}") from exc
     finally:
@@ -207,7 +219,7 @@ class LoadVideo(Node):
         resample = p.constant_fps
 
         def frames() -> Iterator[np.ndarray]:
-            timed = decoded_frames(path, start, stop, rotation)
+            timed = decoded_frames(path, start, stop, rotation, hold_previous=resample is not None)
             if resample is not None:
                 source: Iterator[np.ndarray] = constant_rate(timed, start, resample, resampled)
             else:
