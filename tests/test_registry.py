@@ -152,3 +152,56 @@ def test_env_vars_skip_external_plugins(monkeypatch: pytest.MonkeyPatch, var: st
     registry = fresh()
     registry.load_entry_points()
     assert registry.plugins[-1].status == "failed" and "import failed" in registry.plugins[-1].error
+
+
+def test_plugins_may_use_port_types_of_plugins_found_after_them() -> None:
+    class UsesPalette(Node):
+        type_id = "zeta.use"
+        inputs = [Input("palette", "Palette")]
+
+    class Consumer:  # registered first, needs a type from the second
+        @hookimpl
+        def kinograph_nodes(self) -> list[type[Node]]:
+            return [UsesPalette]
+
+    class Provider:
+        @hookimpl
+        def kinograph_port_types(self) -> list[PortType]:
+            return [PortType("Palette")]
+
+    from kinograph.core.registry import PluginInfo
+
+    registry = fresh()
+    registry.register_plugins([(Consumer(), PluginInfo("consumer")), (Provider(), PluginInfo("provider"))])
+    assert registry.problems() == []
+    assert registry.node("zeta.use") is UsesPalette
+
+
+def test_a_plugin_calling_sys_exit_is_contained(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit('bye')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = Registry()
+    registry.load_builtins([("exits", "exits_on_import"), *BUILTIN_PLUGINS])
+    assert registry.plugins[0].status == "failed" and "SystemExit" in registry.plugins[0].error
+    assert "kinograph.value.number" in registry.nodes
+
+
+def test_partial_problems_are_visible_in_the_status() -> None:
+    class Mixed:
+        @hookimpl
+        def kinograph_nodes(self) -> list[object]:
+            class Bad(Node):
+                type_id = "nonamespace"
+
+            return [Blur, Bad]
+
+    registry = fresh()
+    info = registry.register_plugin(Mixed(), "mixed")
+    assert info.status == "problems" and info.node_types == ["acme.blur"]
+    assert info.to_dict()["status"] == "problems"
+
+
+def test_misspelt_hook_suggests_the_real_name() -> None:
+    registry = fresh()
+    info = registry.register_plugin(Misspelt(), "misspelt")
+    assert "did you mean 'kinograph_nodes'?" in info.error

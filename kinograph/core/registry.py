@@ -29,7 +29,7 @@ class PluginInfo:
     dist: str = ""
     version: str = ""
     builtin: bool = False
-    status: str = "ok"  # ok | failed | blocked | disabled
+    status: str = "ok"  # ok | problems (some nodes loaded) | failed | blocked | disabled
     errors: list[str] = field(default_factory=list)
     node_types: list[str] = field(default_factory=list)
     detail: str = ""  # traceback of the first error, for --debug
@@ -66,6 +66,8 @@ class Registry:
         self.nodes: dict[str, type[Node]] = {}
         self.node_plugin: dict[str, PluginInfo] = {}
         self.plugins: list[PluginInfo] = []
+        #: warnings about the plugin set that belong to no plugin (e.g. a misspelt block list)
+        self.notes: list[str] = []
         self._pm = pluggy.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
 
@@ -97,39 +99,58 @@ class Registry:
         Problems are recorded on the returned :class:`PluginInfo`; nothing is raised.
         """
         info = PluginInfo(name=name, dist=dist, version=version, builtin=builtin)
-        self.plugins.append(info)
-        try:
-            self._pm.register(plugin, name=name)
-            self._pm.check_pending()
-        except Exception as exc:  # a plugin's mistake must not stop the others
-            self._fail(info, f"invalid hooks: {exc}")
-            if self._pm.is_registered(plugin):
-                self._pm.unregister(plugin)
-            return info
-        impls = self._impls_of(plugin)
-        try:
-            port_types = self._collect(impls, "kinograph_port_types", PortType)
-            converters = self._collect(impls, "kinograph_converters", Converter)
-            node_classes = self._collect(impls, "kinograph_nodes", type)
-        except Exception as exc:
-            self._fail(info, f"{type(exc).__name__}: {exc}")
-            self._pm.unregister(plugin)
-            return info
-        for port_type in port_types:
-            try:
-                self.ports.add_type(port_type)
-            except ValueError as exc:
-                info.errors.append(str(exc))
-        for converter in converters:
-            try:
-                self.ports.add_converter(converter)
-            except ValueError as exc:
-                info.errors.append(str(exc))
-        for node_class in node_classes:
-            self._add_node(info, node_class)
-        if info.errors and not info.node_types:
-            info.status = "failed"
+        self.register_plugins([(plugin, info)])
         return info
+
+    def register_plugins(self, batch: list[tuple[Any, PluginInfo]]) -> None:
+        """Register several plugins in passes: all port types, then converters, then nodes.
+
+        So a node may use a port type that another plugin of the batch declares, whatever the
+        order the plugins were found in.
+        """
+        hooks: list[tuple[Any, PluginInfo, dict[str, Any]]] = []
+        for plugin, info in batch:
+            self.plugins.append(info)
+            if any(p.name == info.name for p in self.plugins[:-1]):
+                info.status = "failed"
+                info.errors.append(f"another plugin is already named {info.name!r}; rename its entry point")
+                continue
+            try:
+                self._pm.register(plugin, name=info.name)
+                self._pm.check_pending()
+            except (Exception, SystemExit) as exc:  # a plugin's mistake must not stop the others
+                self._fail(info, f"invalid hooks: {_hook_problem(exc)}")
+                if self._pm.is_registered(plugin):
+                    self._pm.unregister(plugin)
+                continue
+            hooks.append((plugin, info, self._impls_of(plugin)))
+        for hook_name, kind, add in (
+            ("kinograph_port_types", PortType, self.ports.add_type),
+            ("kinograph_converters", Converter, self.ports.add_converter),
+        ):
+            for _, info, impls in hooks:
+                for item in self._call(info, impls, hook_name, kind):
+                    try:
+                        add(item)
+                    except ValueError as exc:
+                        info.errors.append(str(exc))
+        for _, info, impls in hooks:
+            for node_class in self._call(info, impls, "kinograph_nodes", type):
+                self._add_node(info, node_class)
+        for plugin, info, _ in hooks:
+            if info.errors:
+                info.status = "problems" if info.node_types else "failed"
+                if not info.node_types and self._pm.is_registered(plugin):
+                    self._pm.unregister(plugin)
+
+    def _call(self, info: PluginInfo, impls: dict[str, Any], hook_name: str, kind: type) -> list[Any]:
+        if info.status == "failed":
+            return []
+        try:
+            return self._collect(impls, hook_name, kind)
+        except (Exception, SystemExit) as exc:
+            self._fail(info, f"{hook_name}() raised {type(exc).__name__}: {exc}")
+            return []
 
     def _impls_of(self, plugin: Any) -> dict[str, Any]:
         found = {}
@@ -184,15 +205,17 @@ class Registry:
         """Register built-in packs given as (plugin name, module path)."""
         from kinograph import __version__
 
+        batch = []
         for name, module_path in modules:
+            info = PluginInfo(name=name, dist="kinograph", version=__version__, builtin=True)
             try:
                 module = importlib.import_module(module_path)
-            except Exception as exc:
-                info = PluginInfo(name=name, dist="kinograph", version=__version__, builtin=True)
+            except (Exception, SystemExit) as exc:
                 self.plugins.append(info)
                 self._fail(info, f"import failed: {type(exc).__name__}: {exc}")
                 continue
-            self.register_plugin(module, name, dist="kinograph", version=__version__, builtin=True)
+            batch.append((module, info))
+        self.register_plugins(batch)
 
     def load_entry_points(self) -> None:
         """Load every external plugin from the ``kinograph.plugins`` entry points, each on its own."""
@@ -202,28 +225,42 @@ class Registry:
         blocked = {
             n.strip() for n in os.environ.get("KINOGRAPH_BLOCK_PLUGINS", "").split(",") if n.strip()
         }
-        for ep in sorted(entry_points(group=hookspecs.ENTRY_POINT_GROUP), key=lambda e: e.name):
+        found = sorted(entry_points(group=hookspecs.ENTRY_POINT_GROUP), key=lambda e: e.name)
+        batch = []
+        for ep in found:
             dist = getattr(ep, "dist", None)
-            dist_name = dist.name if dist is not None else ""
-            version = dist.version if dist is not None else ""
+            info = PluginInfo(name=ep.name, dist=dist.name if dist else "", version=dist.version if dist else "")
             if disabled or ep.name in blocked:
-                self.plugins.append(
-                    PluginInfo(
-                        name=ep.name,
-                        dist=dist_name,
-                        version=version,
-                        status="disabled" if disabled else "blocked",
-                    )
-                )
+                info.status = "disabled" if disabled else "blocked"
+                self.plugins.append(info)
                 continue
             try:
                 plugin = ep.load()
-            except Exception as exc:
-                info = PluginInfo(name=ep.name, dist=dist_name, version=version)
+            except (Exception, SystemExit) as exc:
                 self.plugins.append(info)
                 self._fail(info, f"import failed: {type(exc).__name__}: {exc}")
                 continue
-            self.register_plugin(plugin, ep.name, dist=dist_name, version=version)
+            batch.append((plugin, info))
+        self.register_plugins(batch)
+        unknown = blocked - {ep.name for ep in found}
+        if unknown:
+            self.notes.append(
+                "KINOGRAPH_BLOCK_PLUGINS names no installed plugin: " + ", ".join(sorted(unknown))
+            )
+
+
+def _hook_problem(exc: BaseException) -> str:
+    """Pluggy's message, plus the closest real hook name for a misspelt one."""
+    import difflib
+    import re
+
+    text = str(exc)
+    match = re.search(r"unknown hook '([^']+)'", text)
+    if match:
+        names = ["kinograph_nodes", "kinograph_port_types", "kinograph_converters"]
+        close = difflib.get_close_matches(match.group(1), names, n=1)
+        text = f"unknown hook {match.group(1)!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    return text
 
 
 _REGISTRY: Registry | None = None

@@ -126,8 +126,11 @@ def _strict_problems() -> int | None:
 def _warn_plugins() -> None:
     from kinograph.core.registry import get_registry
 
-    for name, message in get_registry().problems():
+    registry = get_registry()
+    for name, message in registry.problems():
         err(f"warning: plugin {name!r}: {message}")
+    for note in registry.notes:
+        err(f"warning: {note}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -256,9 +259,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     else:
         for info in registry.plugins:
             version = f"{info.dist} {info.version}".strip() or "-"
-            status = "ok" if info.status == "ok" and not info.errors else info.status
-            if info.status == "ok" and info.errors:
-                status = "problems"
+            status = info.status
             print(f"{info.name:<24} {version:<24} {len(info.node_types):>3} nodes  {status}")
             for error in info.errors:
                 print(f"    error: {error}")
