@@ -1,0 +1,252 @@
+"""Running from the editor: Run / Run selected / Cancel, device choice, badges, viewer, log, autosave.
+
+:func:`attach_run_features` adds all of it to a :class:`MainWindow`; the window itself knows
+nothing about running.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QComboBox, QDockWidget, QLabel, QWidget
+
+from kinograph.core.devices import available_devices
+from kinograph.core.events import Event
+from kinograph.core.scheduler import RunResult
+from kinograph.gui.autosave import Autosaver
+from kinograph.gui.log_dock import LogPanel
+from kinograph.gui.run.badges import RunBadges
+from kinograph.gui.run.controller import RunController
+from kinograph.gui.viewer import ViewerPanel
+
+if TYPE_CHECKING:
+    from kinograph.gui.main_window import MainWindow
+
+__all__ = ["RunFeatures", "attach_run_features"]
+
+
+class DeviceBox(QComboBox):
+    """The device selector: auto and cpu at once; CUDA/MPS devices are looked up when it opens.
+
+    Finding GPUs imports torch (a second or more), so it waits until the user asks.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.addItems(["auto", "cpu"])
+        self.setToolTip("Device to run on (auto: CUDA, then MPS, then the CPU)")
+        self._looked_up = False
+
+    def look_up(self) -> None:
+        if self._looked_up:
+            return
+        self._looked_up = True
+        current = self.currentText()
+        for device in available_devices():
+            if self.findText(device) < 0:
+                self.addItem(device)
+        self.setCurrentText(current)
+
+    def showPopup(self) -> None:
+        self.look_up()
+        super().showPopup()
+
+
+class RunFeatures(QObject):
+    """Everything running adds to one window; made by :func:`attach_run_features`."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.controller = RunController(window.graph, parent=self)
+        self.badges = RunBadges(window, self.controller.session)
+        self.viewer = ViewerPanel(self.controller, window.registry, window)
+        self.log = LogPanel(window)
+        self.autosaver = Autosaver(window)
+        self.viewer_dock: QDockWidget = window.add_dock("Viewer", self.viewer, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.log_dock: QDockWidget = window.add_dock("Log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # The log is a strip along the bottom; the canvas keeps most of the height.
+        window.resizeDocks([self.log_dock], [150], Qt.Orientation.Vertical)
+        self._build_actions()
+        self._connect()
+        self._closed = False
+        window.installEventFilter(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.close)
+
+    # -- building --
+
+    def _build_actions(self) -> None:
+        window = self.window
+        self.run_action = self._action("run", "▶ Run", "F5", "Run the graph (F5)", self.run)
+        self.run_selected_action = self._action(
+            "run_selected", "Run selected", "Shift+F5", "Run only what the selected nodes need (Shift+F5)",
+            self.run_selected)
+        self.cancel_action = self._action("cancel_run", "■ Cancel", "Esc", "Cancel the run (Esc)", self.cancel)
+        self.cancel_action.setEnabled(False)
+        self.device_box = DeviceBox(window)
+        self.device_box.currentTextChanged.connect(self._device_chosen)
+        self.run_state = QLabel("", window)
+        self.run_state.setStyleSheet("color: #9aa0a6; padding: 0 6px;")
+        toolbar = window.toolbar
+        toolbar.addSeparator()
+        toolbar.addAction(self.run_action)
+        toolbar.addAction(self.run_selected_action)
+        toolbar.addAction(self.cancel_action)
+        toolbar.addWidget(QLabel(" device ", window))
+        toolbar.addWidget(self.device_box)
+        toolbar.addWidget(self.run_state)
+        menu = window.menuBar().addMenu("&Run")
+        for action in (self.run_action, self.run_selected_action, self.cancel_action):
+            menu.addAction(action)
+
+    def _action(self, name: str, text: str, keys: str, tip: str, slot: object) -> QAction:
+        action = QAction(text, self.window)
+        action.setShortcut(QKeySequence(keys))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(tip)
+        action.triggered.connect(slot)
+        self.window.addAction(action)
+        self.window.actions[name] = action
+        return action
+
+    def _connect(self) -> None:
+        controller = self.controller
+        controller.event.connect(self._on_event)
+        controller.run_finished.connect(self._on_finished)
+        controller.run_refused.connect(self._on_refused)
+        controller.busy_changed.connect(self._on_busy)
+        self.window.scene.selectionChanged.connect(self._selection_changed)
+        self.log.node_clicked.connect(self._select_node)
+        self.window.graph.subscribe(self._graph_changed)
+
+    # -- actions --
+
+    def run(self) -> bool:
+        """Run the whole graph (its output nodes); False when a run is already going."""
+        return self._start(None)
+
+    def run_selected(self) -> bool:
+        """Run only what the selected nodes need."""
+        ids = self.window.scene.selected_node_ids()
+        if not ids:
+            self.window.show_status("Select the nodes to run first (Run selected runs what they need).")
+            return False
+        return self._start(ids)
+
+    def _start(self, targets: list[str] | None) -> bool:
+        if self.controller.busy:
+            self.window.show_status("A run is already going: cancel it (Esc) or wait.")
+            return False
+        if not self.window.graph.nodes:
+            self.window.show_status("Nothing to run: add nodes first (Tab).")
+            return False
+        started = self.controller.start(targets)
+        if started:
+            what = f"{len(targets)} selected node(s)" if targets else "the graph"
+            self.run_state.setText("running…")
+            self.window.show_status(f"Running {what} on {self.controller.device}… (Esc cancels)")
+        return started
+
+    def cancel(self) -> None:
+        if self.controller.busy:
+            self.controller.cancel()
+            self.run_state.setText("cancelling…")
+            self.window.show_status("Cancelling: the run stops at the next chunk.")
+
+    def _device_chosen(self, device: str) -> None:
+        if device:
+            self.controller.device = device
+
+    # -- what the run reports --
+
+    def _on_event(self, event: Event) -> None:
+        self.badges.on_event(event)
+        self.log.add_event(event)
+        if event.kind == "node_progress" and event.node_id:
+            total = event.data.get("total")
+            done = event.data.get("done", 0)
+            self.run_state.setText(f"{event.node_id}: {done}/{total}" if total else f"{event.node_id}: {done}")
+
+    def _on_finished(self, result: RunResult) -> None:
+        self.badges.on_finished(result)
+        self.viewer.refresh()
+        summary = result.summary()
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(summary["nodes"].items()))
+        text = {"finished": "Run finished", "failed": "Run finished with failures",
+                "cancelled": "Run cancelled"}.get(result.status, result.status)
+        self.run_state.setText(f"{result.status} in {result.total_seconds:.2f} s")
+        message = f"{text} in {result.total_seconds:.2f} s ({counts})"
+        if result.failures:
+            first = result.failures[0]
+            message += f" — {first.node_id}: {first.message.splitlines()[0] if first.message else ''}"
+        self.window.show_status(message)
+
+    def _on_refused(self, message: str, details: str) -> None:
+        self.run_state.setText("not run")
+        self.log.add_line(message, "error", details if details != message.split("\n", 1)[-1] else "")
+        self.log_dock.show()
+        self.window.show_status(message.replace("\n", " "))
+
+    def _on_busy(self, busy: bool) -> None:
+        self.cancel_action.setEnabled(busy)
+        self.run_action.setEnabled(not busy)
+        self.run_selected_action.setEnabled(not busy)
+        self.device_box.setEnabled(not busy)
+
+    def _selection_changed(self) -> None:
+        try:
+            ids = self.window.scene.selected_node_ids()
+        except RuntimeError:  # the scene is being torn down
+            return
+        if len(ids) == 1:
+            self.viewer.show_node(ids[0])
+
+    def _select_node(self, node_id: str) -> None:
+        view = getattr(self.window.view, "select_only", None)
+        if view is not None and node_id in self.window.graph.nodes:
+            view([node_id])
+
+    def _graph_changed(self, change: object) -> None:
+        kind = getattr(change, "kind", "")
+        if kind == "reset":
+            self.controller.record.forget()
+            self.viewer.show_node(None)
+        elif kind == "node_removed":
+            node_id = getattr(change, "node_id", None)
+            self.controller.record.forget(node_id)
+            if node_id == self.viewer.node_id:
+                self.viewer.show_node(None)
+
+    # -- closing --
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            # The window decides (unsaved changes may keep it open): look once it has.
+            QTimer.singleShot(0, self._check_closed)
+        return False
+
+    def _check_closed(self) -> None:
+        try:
+            visible = self.window.isVisible()
+        except RuntimeError:
+            visible = False
+        if not visible:
+            self.close()
+
+    def close(self) -> None:
+        """The window closed cleanly: stop any run, remove the recovery file."""
+        if self._closed:
+            return
+        self._closed = True
+        self.controller.shutdown()
+        self.autosaver.stop()
+        self.badges.detach()
+
+
+def attach_run_features(window: MainWindow) -> RunFeatures:
+    """Add running, badges, the viewer and log docks, and autosave to an editor window."""
+    return RunFeatures(window)

@@ -1,0 +1,253 @@
+"""Run state on the canvas: a badge per node (queued, running, cached, done, failed...) and thumbnails.
+
+The state lives here, never in the graph model: editing during a run is safe, and undo never
+touches it. When the canvas rebuilds a node's item (open, undo of a delete), the badge and the
+thumbnail are put back on the new item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QColor, QImage, QPen, QPixmap
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem
+
+from kinograph.core.events import Event
+from kinograph.core.graph import GraphChange
+from kinograph.gui.items.badge import Badge
+from kinograph.gui.viewer.pixels import image_of, to_qimage
+
+if TYPE_CHECKING:
+    from kinograph.core.scheduler import RunResult, Session
+    from kinograph.gui.main_window import MainWindow
+
+COLORS = {
+    "queued": "#5f6b7a",
+    "running": "#2f6fd0",
+    "cached": "#1f8a7e",
+    "done": "#2e7d4f",
+    "failed": "#d23f44",
+    "skipped": "#6b6f76",
+    "bypassed": "#8a6d1f",
+    "cancelled": "#b7791f",
+}
+THUMB_MAX_W = 160
+THUMB_MAX_H = 96
+MESSAGE_CHARS = 140
+
+
+@dataclass
+class NodeRunState:
+    """One node's state in the latest run."""
+
+    state: str
+    done: int = 0
+    total: int | None = None
+    seconds: float | None = None
+    message: str = ""
+    details: str = ""
+
+    def badge(self) -> Badge:
+        color = COLORS.get(self.state, "#5f6b7a")
+        if self.state == "running":
+            if self.total:
+                fraction = max(0.0, min(1.0, self.done / self.total))
+                return Badge(f"running {fraction:.0%}", color, fraction, f"{self.done} of {self.total}")
+            text = f"running {self.done}" if self.done else "running"
+            return Badge(text, color, 0.0, "running")
+        if self.state == "done":
+            text = f"done {format_seconds(self.seconds or 0.0)}"
+            tip = "finished (stream stopped early)" if self.message else f"finished in {self.seconds or 0.0:.3f} s"
+            return Badge(text, color, None, tip)
+        if self.state == "failed":
+            short = self.message if len(self.message) <= MESSAGE_CHARS else self.message[: MESSAGE_CHARS - 1] + "…"
+            return Badge("failed", color, None, f"failed: {self.message}", short)
+        if self.state == "skipped":
+            return Badge("skipped", color, None, f"skipped: {self.message}")
+        if self.state == "cached":
+            return Badge("cached", color, None, "taken from the cache: nothing changed since the last run")
+        return Badge(self.state, color, None, self.message or self.state)
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds < 0.01:
+        return "<0.01 s"
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
+class ThumbnailItem(QGraphicsPixmapItem):
+    """A small picture of a node's output, hung under the node."""
+
+    def __init__(self, pixmap: QPixmap, parent: QGraphicsItem) -> None:
+        super().__init__(pixmap, parent)
+        self.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        frame = QGraphicsRectItem(self.boundingRect().adjusted(-1, -1, 0, 0), self)
+        frame.setPen(QPen(QColor("#121316"), 1.5))
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setZValue(-1)
+
+
+class RunBadges(QObject):
+    """Keeps each node's run state and draws it on the canvas through ``NodeItem.set_badge``."""
+
+    def __init__(self, window: MainWindow, session: Session) -> None:
+        super().__init__(window)
+        self.window = window
+        self.session = session
+        self.states: dict[str, NodeRunState] = {}
+        self.thumbnails: dict[str, QImage] = {}
+        self._drawn: dict[str, tuple[Any, Badge | None]] = {}
+        self._thumb_items: dict[str, tuple[Any, ThumbnailItem]] = {}
+        self._reapply = QTimer(self)
+        self._reapply.setSingleShot(True)
+        self._reapply.setInterval(0)
+        self._reapply.timeout.connect(self.apply)
+        self._unsubscribe = window.graph.subscribe(self._graph_changed)
+
+    # -- events from the run --
+
+    def on_event(self, event: Event) -> None:
+        kind, node_id, data = event.kind, event.node_id, event.data
+        if kind == "run_started":
+            for node in data.get("plan", []):
+                self.states[node] = NodeRunState("queued")
+                self.apply_one(node)
+            return
+        if kind in ("run_cancelled", "run_finished"):
+            for node, state in self.states.items():
+                if state.state in ("queued", "running"):
+                    state.state = "cancelled"
+                    self.apply_one(node)
+            return
+        if node_id is None:
+            return
+        state = self.states.setdefault(node_id, NodeRunState("queued"))
+        if kind == "node_started":
+            self.states[node_id] = NodeRunState("running")
+        elif kind == "node_progress":
+            state.state = "running"
+            state.done, state.total = int(data.get("done", 0)), data.get("total")
+        elif kind == "node_cached":
+            self.states[node_id] = NodeRunState("cached")
+        elif kind == "node_finished":
+            self.states[node_id] = NodeRunState("done", seconds=float(data.get("seconds", 0.0)),
+                                                message="partial" if data.get("partial") else "")
+        elif kind == "node_failed":
+            self.states[node_id] = NodeRunState("failed", message=str(data.get("message", "")),
+                                                details=str(data.get("traceback", "")))
+            self.thumbnails.pop(node_id, None)
+        elif kind == "node_skipped":
+            because = str(data.get("because", ""))
+            self.states[node_id] = NodeRunState("bypassed" if because == "bypassed" else "skipped", message=because)
+        else:
+            return
+        self.apply_one(node_id)
+
+    def on_finished(self, result: RunResult) -> None:
+        """After a run: make thumbnails of the images and streams it produced."""
+        for node_id in result.plan:
+            if result.states.get(node_id) not in ("done", "cached"):
+                continue
+            image = self._picture(node_id, result)
+            if image is not None:
+                self.thumbnails[node_id] = image
+        self.apply()
+
+    def _picture(self, node_id: str, result: RunResult) -> QImage | None:
+        for value in result.outputs.get(node_id, {}).values():
+            pixels = image_of(value)
+            if pixels is not None:
+                return _scaled(to_qimage(pixels))
+        key = result.keys.get(node_id)
+        cls = self.window.registry.node(self.window.graph.nodes[node_id].type) if node_id in self.window.graph.nodes else None
+        if key is None or cls is None:
+            return None
+        for port in cls.outputs:
+            manifest = self.session.streams.manifest(f"{key}-{port.name}")
+            if manifest and manifest.get("frame_count"):
+                frame = self.session.streams.read_frame(f"{key}-{port.name}", int(manifest["frame_count"]) // 2)
+                if frame is not None:
+                    return _scaled(to_qimage(frame))
+        return None
+
+    # -- drawing --
+
+    def apply(self) -> None:
+        """Put every badge and thumbnail on the current node items (they may have been rebuilt)."""
+        for node_id in list(self.states):
+            self.apply_one(node_id)
+        for node_id in list(self.thumbnails):
+            self._apply_thumbnail(node_id)
+
+    def apply_one(self, node_id: str) -> None:
+        item = self.window.node_item(node_id)
+        if item is None:
+            return
+        state = self.states.get(node_id)
+        badge = state.badge() if state else None
+        drawn = self._drawn.get(node_id)
+        if drawn is None or drawn[0] is not item or drawn[1] != badge:
+            item.set_badge(badge)
+            self._drawn[node_id] = (item, badge)
+        self._apply_thumbnail(node_id)
+
+    def _apply_thumbnail(self, node_id: str) -> None:
+        item = self.window.node_item(node_id)
+        image = self.thumbnails.get(node_id)
+        existing = self._thumb_items.get(node_id)
+        if existing is not None and (existing[0] is not item or image is None):
+            if existing[0] is item and existing[1].scene() is not None:
+                existing[1].setParentItem(None)
+                item.scene().removeItem(existing[1])
+            del self._thumb_items[node_id]
+            existing = None
+        if item is None or image is None:
+            return
+        pixmap = QPixmap.fromImage(image)
+        if existing is None:
+            thumb = ThumbnailItem(pixmap, item)
+            self._thumb_items[node_id] = (item, thumb)
+        else:
+            thumb = existing[1]
+            if thumb.pixmap().cacheKey() != pixmap.cacheKey():
+                thumb.setPixmap(pixmap)
+        # Under the node, below a failure message if there is one.
+        below = item.height + (44.0 if item.badge is not None and item.badge.message else 6.0)
+        thumb.setPos((item.width - pixmap.width()) / 2, below)
+
+    def clear(self) -> None:
+        """Forget every node's state (another graph was opened)."""
+        for node_id in list(self.states):
+            item = self.window.node_item(node_id)
+            if item is not None:
+                item.set_badge(None)
+        self.states.clear()
+        self._drawn.clear()
+        self.thumbnails.clear()
+        for node_id in list(self._thumb_items):
+            self._apply_thumbnail(node_id)
+
+    def _graph_changed(self, change: GraphChange) -> None:
+        if change.kind == "reset":
+            self.clear()
+            return
+        if change.kind == "node_removed" and change.node_id:
+            self.states.pop(change.node_id, None)
+            self.thumbnails.pop(change.node_id, None)
+            self._drawn.pop(change.node_id, None)
+        # The scene updates its items in its own observer: draw once it is done.
+        self._reapply.start()
+
+    def detach(self) -> None:
+        self._unsubscribe()
+
+
+def _scaled(image: QImage) -> QImage:
+    return image.scaled(THUMB_MAX_W, THUMB_MAX_H, Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation)

@@ -1,0 +1,29 @@
+"""A developer-only hook: ``KINOGRAPH_GUI_STARTUP=script.py`` runs a Python file once the window is up.
+
+It exists so tests can drive a real ``kinograph gui`` process that has no screen (make an edit,
+click Restore, write what they see to a file). Only this environment variable triggers it:
+nothing in a graph file, an output file or the settings ever runs code. The script gets
+``window`` (the :class:`MainWindow`) and ``app`` (the QApplication) as globals.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QApplication
+
+if TYPE_CHECKING:
+    from kinograph.gui.main_window import MainWindow
+
+ENV_STARTUP = "KINOGRAPH_GUI_STARTUP"
+
+
+def run_startup_hook(window: MainWindow) -> bool:
+    """Run the script named by ``KINOGRAPH_GUI_STARTUP``, if any; True when one ran."""
+    script = os.environ.get(ENV_STARTUP)
+    if not script:
+        return False
+    runpy.run_path(script, init_globals={"window": window, "app": QApplication.instance()}, run_name="__kinograph_startup__")
+    return True

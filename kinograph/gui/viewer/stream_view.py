@@ -1,0 +1,104 @@
+"""A frame stream to look through: scrubber, play/pause at the stream's fps, one frame read at a time."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+
+from kinograph.gui.viewer.frame_source import FrameSource
+from kinograph.gui.viewer.image_view import ImageView
+
+
+class StreamView(QWidget):
+    """Shows frame ``index`` of a :class:`FrameSource`; the slider scrubs, Play plays in real time."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.source: FrameSource | None = None
+        self.image = ImageView(self)
+        self.play_button = QPushButton("▶", self)
+        self.play_button.setFixedWidth(34)
+        self.play_button.setToolTip("Play / pause (at the stream's fps)")
+        self.play_button.clicked.connect(self.toggle_play)
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setMinimum(0)
+        self.slider.valueChanged.connect(self.show_frame)
+        self.position = QLabel("", self)
+        self.position.setMinimumWidth(120)
+        self.info = QLabel("", self)
+        self.info.setStyleSheet("color: #9aa0a6;")
+        controls = QHBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addWidget(self.play_button)
+        controls.addWidget(self.slider, 1)
+        controls.addWidget(self.position)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.image, 1)
+        layout.addLayout(controls)
+        layout.addWidget(self.info)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+        self.index = -1
+
+    def set_source(self, source: FrameSource | None) -> None:
+        """Look at another stream (the previous one is closed)."""
+        self.stop()
+        if self.source is not None and self.source is not source:
+            self.source.close()
+        self.source = source
+        self.index = -1
+        if source is None:
+            self.image.clear()
+            self.info.setText("")
+            self.position.setText("")
+            return
+        self.slider.blockSignals(True)
+        self.slider.setMaximum(max(0, source.count - 1))
+        self.slider.setValue(0)
+        self.slider.blockSignals(False)
+        self.info.setText(f"{source.width}x{source.height}, {source.count} frames at {source.fps:g} fps — {source.label}")
+        self.show_frame(0)
+
+    def show_frame(self, index: int) -> bool:
+        """Read and show one frame; False when it cannot be read."""
+        if self.source is None:
+            return False
+        pixels = self.source.frame(index)
+        if pixels is None:
+            return False
+        self.index = index
+        self.image.set_pixels(pixels)
+        if self.slider.value() != index:
+            self.slider.blockSignals(True)
+            self.slider.setValue(index)
+            self.slider.blockSignals(False)
+        seconds = index / self.source.fps if self.source.fps else 0.0
+        self.position.setText(f"{index + 1} / {self.source.count}  ({seconds:.2f} s)")
+        return True
+
+    @property
+    def playing(self) -> bool:
+        return self.timer.isActive()
+
+    def toggle_play(self) -> None:
+        if self.playing:
+            self.stop()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        if self.source is None or self.source.count < 2:
+            return
+        if self.index >= self.source.count - 1:
+            self.show_frame(0)
+        self.timer.start(max(1, round(1000 / (self.source.fps or 24.0))))
+        self.play_button.setText("⏸")
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self.play_button.setText("▶")
+
+    def _tick(self) -> None:
+        if self.source is None or self.index + 1 >= self.source.count or not self.show_frame(self.index + 1):
+            self.stop()
