@@ -218,3 +218,12 @@ def test_batch_of_one_and_bad_inputs(harness) -> None:
     assert frames.shape == (2, 48, 64, 3)
     with pytest.raises(NodeFailure, match="RGB uint8"):
         frames_of(harness, photo().astype(np.float32), motion(2))
+
+
+@pytest.mark.parametrize(("zoom", "rotation", "words"), [(0.0, 0.0, "zoom"), (1.0, float("nan"), "finite")])
+def test_broken_motion_fails_clearly(harness, zoom: float, rotation: float, words: str) -> None:
+    from kinograph.api import NodeFailure
+
+    broken = Motion((0.0, 0.0), (0.0, 0.0), (1.0, zoom), (0.0, rotation))
+    with pytest.raises(NodeFailure, match=f"{words}.*step 1"):
+        frames_of(harness, photo(), broken)

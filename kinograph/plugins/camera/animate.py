@@ -33,6 +33,24 @@ def choose_backend(backend: str, device: str) -> str:
     return "torch" if device.startswith(("cuda", "mps")) else "opencv"
 
 
+def motion_problem(motion: Motion) -> str | None:
+    """Why a Motion cannot be rendered (zoom not positive, values not finite), or None."""
+    import math
+
+    rows = zip(motion.pan_x, motion.pan_y, motion.zoom, motion.rotation, strict=True)
+    for step, values in enumerate(rows):
+        if not all(math.isfinite(v) for v in values):
+            return f"has a value that is not a finite number at step {step}"
+        if values[2] <= 0:
+            return f"has zoom {values[2]} at step {step}; zoom must be above 0"
+    if motion.flow is not None:
+        import numpy as np
+
+        if not np.isfinite(motion.flow).all():
+            return "has a flow grid with values that are not finite numbers"
+    return None
+
+
 class AnimateImage(Node):
     """Moves a camera over a still image along a Motion: one output frame per Motion step."""
 
@@ -81,6 +99,9 @@ class AnimateImage(Node):
             raise NodeFailure(f"the image is too small to animate ({source.shape[1]}x{source.shape[0]})")
         if not isinstance(motion, Motion):
             raise NodeFailure(f"the motion input is a {type(motion).__name__}, expected a Motion")
+        problem = motion_problem(motion)
+        if problem:
+            raise NodeFailure(f"the motion input {problem} (check the node that made it)")
         size = (p.width, p.height)
         src_size = (int(source.shape[1]), int(source.shape[0]))
         views = plan_views(motion, src_size, size, p.border, flow_margins(motion, src_size))
