@@ -60,13 +60,13 @@ class NodeSearch(QFrame):
         self.edit = QLineEdit(self)
         self.edit.setPlaceholderText("Search nodes…")
         self.list = QListWidget(self)
-        self.list.setMinimumHeight(220)
+        self.list.setUniformItemSizes(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.hint)
         layout.addWidget(self.edit)
         layout.addWidget(self.list)
-        self.resize(340, 300)
+        self.setFixedWidth(360)
         self.edit.textChanged.connect(self.refresh)
         self.edit.returnPressed.connect(self.accept_current)
         self.list.itemActivated.connect(lambda _item: self.accept_current())
@@ -97,6 +97,11 @@ class NodeSearch(QFrame):
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
+        # Fit the list to its results (up to a dozen rows), so the box does not hide the canvas.
+        rows = max(1, min(self.list.count(), 12))
+        row_h = self.list.sizeHintForRow(0) if self.list.count() else 20
+        self.list.setFixedHeight(rows * row_h + 8)
+        self.adjustSize()
 
     def results(self) -> list[str]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]

@@ -43,8 +43,10 @@ def build_example(window) -> None:
     window.scene.clearSelection()
 
 
-def _window_point(window, scene_point: QPointF) -> QPoint:
-    return window.view.viewport().mapTo(window, window.view.mapFromScene(scene_point))
+def _window_point(window, scene_point: QPointF, ratio: float = 1.0) -> QPoint:
+    """Pixel of the grabbed image showing ``scene_point`` (device pixels under high-DPI scaling)."""
+    point = window.view.viewport().mapTo(window, window.view.mapFromScene(scene_point))
+    return QPoint(round(point.x() * ratio), round(point.y() * ratio))
 
 
 def _is_background(color: QColor) -> bool:
@@ -68,10 +70,10 @@ def test_screenshot_shows_every_node_and_link(window, tmp_path) -> None:
     assert sorted(map(str, (i.link for i in links))) == sorted(map(str, window.graph.links))
     for item in nodes:
         for dx, dy in ((item.width / 2, 6), (item.width / 2, item.height - 4), (6, item.height / 2)):
-            point = _window_point(window, item.mapToScene(QPointF(dx, dy)))
+            point = _window_point(window, item.mapToScene(QPointF(dx, dy)), image.devicePixelRatio())
             color = image.pixelColor(point)
             assert not _is_background(color), f"{item.node_id} at {point} shows the background {color.name()}"
     for item in links:
-        middle = _window_point(window, item.path().pointAtPercent(0.5))
+        middle = _window_point(window, item.path().pointAtPercent(0.5), image.devicePixelRatio())
         near = [image.pixelColor(middle + QPoint(dx, dy)) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
         assert any(not _is_background(c) for c in near), f"link {item.link} is not drawn"
