@@ -15,6 +15,8 @@ from kinograph.gui.theme import apply_theme
 #: recovery, ...). They are imported lazily; one that fails is reported, never fatal.
 EDITOR_EXTENSIONS: list[str] = [
     "kinograph.gui.run:attach_run_features",
+    "kinograph.gui.autosave:offer_recovery",
+    "kinograph.gui.startup_hook:run_startup_hook",  # developer-only: KINOGRAPH_GUI_STARTUP
 ]
 
 
