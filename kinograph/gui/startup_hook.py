@@ -12,6 +12,7 @@ import os
 import runpy
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 if TYPE_CHECKING:
@@ -21,9 +22,13 @@ ENV_STARTUP = "KINOGRAPH_GUI_STARTUP"
 
 
 def run_startup_hook(window: MainWindow) -> bool:
-    """Run the script named by ``KINOGRAPH_GUI_STARTUP``, if any; True when one ran."""
+    """Schedule the script named by ``KINOGRAPH_GUI_STARTUP``, if any; True when there is one.
+
+    It runs once the event loop starts, so after the file given on the command line is open.
+    """
     script = os.environ.get(ENV_STARTUP)
     if not script:
         return False
-    runpy.run_path(script, init_globals={"window": window, "app": QApplication.instance()}, run_name="__kinograph_startup__")
+    globals_ = {"window": window, "app": QApplication.instance()}
+    QTimer.singleShot(0, window, lambda: runpy.run_path(script, init_globals=globals_, run_name="__kinograph_startup__"))
     return True

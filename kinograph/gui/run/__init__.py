@@ -248,5 +248,10 @@ class RunFeatures(QObject):
 
 
 def attach_run_features(window: MainWindow) -> RunFeatures:
-    """Add running, badges, the viewer and log docks, and autosave to an editor window."""
-    return RunFeatures(window)
+    """Add running, badges, the viewer and log docks, and autosave to an editor window.
+
+    The result is also kept as ``window.run_features``.
+    """
+    features = RunFeatures(window)
+    window.run_features = features  # type: ignore[attr-defined]
+    return features

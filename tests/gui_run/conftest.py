@@ -1,0 +1,50 @@
+"""Fixtures for the run tests: an editor window with the run features attached (offscreen Qt)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kinograph.core.registry import Registry
+
+
+@pytest.fixture
+def run_window(qtbot, registry: Registry):
+    """A shown editor window with Run, badges, viewer, log and autosave; prompts answer "discard"."""
+    from kinograph.gui.app import application
+    from kinograph.gui.main_window import MainWindow
+    from kinograph.gui.run import attach_run_features
+
+    application()
+    win = MainWindow(registry)
+    attach_run_features(win)
+    win.ask_unsaved = lambda: "discard"
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.run_features.close()
+    win.stack.setClean()
+
+
+def add_pattern_to_video(window, out: Path, frames: int = 12, size: tuple[int, int] = (64, 48), chunk: int = 4) -> tuple[str, str]:
+    """Test pattern -> Write video, added through the editor (undoable edits); returns both ids."""
+    editor = window.editor
+    pattern = editor.add_node("kinograph.frames.test_pattern", (0.0, 0.0))
+    write = editor.add_node("kinograph.video.write", (320.0, 0.0))
+    for name, value in (("width", size[0]), ("height", size[1]), ("frames", frames), ("chunk", chunk)):
+        assert editor.set_param(pattern, name, value) is None
+    assert editor.set_param(write, "path", str(out)) is None
+    assert editor.set_param(write, "preset", "ultrafast") is None
+    assert editor.connect(f"{pattern}.frames", f"{write}.frames") is None
+    return pattern, write
+
+
+def run_and_wait(qtbot, window, selected: bool = False, timeout: int = 60000):
+    """Trigger Run (or Run selected) like the user does and wait for run_finished; returns the result."""
+    features = window.run_features
+    with qtbot.waitSignal(features.controller.run_finished, timeout=timeout) as blocker:
+        window.actions["run_selected" if selected else "run"].trigger()
+    return blocker.args[0]

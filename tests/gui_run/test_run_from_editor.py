@@ -1,0 +1,153 @@
+"""Running from the editor: run, re-run from the cache, cancel, failures, and editing during a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import add_pattern_to_video, run_and_wait
+
+from kinograph.core.events import Event
+
+
+def badge_text(window, node_id: str) -> str:
+    item = window.node_item(node_id)
+    assert item is not None
+    return item.badge.text if item.badge else ""
+
+
+def test_run_writes_the_output_and_badges_show_done(qtbot, run_window, tmp_path: Path) -> None:
+    out = tmp_path / "renders" / "pattern.mp4"
+    pattern, write = add_pattern_to_video(run_window, out)
+
+    result = run_and_wait(qtbot, run_window)
+
+    assert result.status == "finished", result.failures
+    assert out.is_file() and out.stat().st_size > 0
+    states = run_window.run_features.badges.states
+    assert states[pattern].state == "done" and states[write].state == "done"
+    assert badge_text(run_window, pattern).startswith("done")
+    assert badge_text(run_window, write).startswith("done")
+    assert "s" in badge_text(run_window, write)  # seconds are shown
+    log = run_window.run_features.log.texts()
+    assert any(line.startswith("run finished") for line in log)
+    # The stream that fed the writer is on disk for the scrubber: a thumbnail was made from it.
+    assert pattern in run_window.run_features.badges.thumbnails
+    assert run_window.actions["run"].isEnabled() and not run_window.actions["cancel_run"].isEnabled()
+
+
+def test_rerun_after_an_edit_takes_upstream_from_the_cache(qtbot, run_window, tmp_path: Path) -> None:
+    out = tmp_path / "pattern.mp4"
+    pattern, write = add_pattern_to_video(run_window, out)
+    run_and_wait(qtbot, run_window)
+    first_size = out.stat().st_size
+
+    assert run_window.editor.set_param(write, "crf", 40) is None
+    result = run_and_wait(qtbot, run_window)
+
+    assert result.states == {pattern: "cached", write: "done"}
+    assert badge_text(run_window, pattern) == "cached"
+    assert badge_text(run_window, write).startswith("done")
+    assert out.stat().st_size < first_size  # the edit reached the writer
+    assert any(line == f"{pattern}: from the cache" for line in run_window.run_features.log.texts())
+
+
+def test_cancel_stops_a_long_stream_and_leaves_no_file(qtbot, run_window, tmp_path: Path) -> None:
+    out = tmp_path / "long.mp4"
+    total = 100_000
+    pattern, write = add_pattern_to_video(run_window, out, frames=total, size=(64, 48), chunk=8)
+    features = run_window.run_features
+    progress: list[Event] = []
+    features.controller.event.connect(lambda e: progress.append(e) if e.kind == "node_progress" else None)
+
+    with qtbot.waitSignal(features.controller.event, timeout=30000,
+                          check_params_cb=lambda e: e.kind == "node_progress" and e.data.get("done", 0) >= 16):
+        run_window.actions["run"].trigger()
+    assert features.controller.busy
+    assert badge_text(run_window, pattern).startswith("running")
+
+    # The graph stays editable during the run (the run works on a snapshot).
+    assert run_window.editor.set_param(pattern, "width", 96) is None
+    extra = run_window.editor.add_node("kinograph.value.number", (0.0, 300.0))
+    assert extra in run_window.graph.nodes
+
+    with qtbot.waitSignal(features.controller.run_finished, timeout=20000) as blocker:
+        run_window.actions["cancel_run"].trigger()
+    result = blocker.args[0]
+
+    assert result.status == "cancelled"
+    assert not out.exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".long")], "partial file left behind"
+    assert max(e.data.get("done", 0) for e in progress) < total
+    assert features.badges.states[write].state == "cancelled"
+    assert not features.controller.busy and run_window.actions["run"].isEnabled()
+    # Still usable: edits and undo work, and the edit made during the run is there.
+    assert run_window.graph.nodes[pattern].params["width"] == 96
+    run_window.stack.undo()
+    assert extra not in run_window.graph.nodes
+    assert run_window.editor.set_param(pattern, "frames", 8) is None
+    result = run_and_wait(qtbot, run_window)
+    assert result.status == "finished" and out.is_file()
+
+
+def test_a_failing_node_shows_its_message_and_other_nodes_keep_their_results(
+        qtbot, run_window, tmp_path: Path) -> None:
+    out = tmp_path / "ok.mp4"
+    _pattern, write = add_pattern_to_video(run_window, out)
+    editor = run_window.editor
+    number = editor.add_node("kinograph.value.number", (0.0, 300.0))
+    fail = editor.add_node("test.fail", (260.0, 300.0))
+    record = editor.add_node("test.record", (520.0, 300.0))
+    assert editor.connect(f"{number}.value", f"{fail}.a") is None
+    assert editor.connect(f"{fail}.out", f"{record}.value") is None
+    nodes_before = set(run_window.graph.nodes)
+
+    result = run_and_wait(qtbot, run_window)
+
+    assert result.status == "failed"
+    item = run_window.node_item(fail)
+    assert item.badge.text == "failed"
+    assert "this node always fails" in item.badge.message
+    assert run_window.node_item(record).badge.text == "skipped"
+    assert badge_text(run_window, write).startswith("done") and out.is_file()
+    assert set(run_window.graph.nodes) == nodes_before
+    features = run_window.run_features
+    assert features.controller.record.outputs[number]["value"] == 0.0
+    # The log line of the failure carries the traceback for the details panel.
+    log = features.log
+    failed = [i for i in range(log.lines.count()) if f"{fail}: failed" in log.lines.item(i).text()]
+    assert failed
+    log.lines.setCurrentRow(failed[0])
+    assert "Traceback" in log.details.toPlainText() and "ValueError" in log.details.toPlainText()
+    # The viewer tells what went wrong on the failed node.
+    run_window.view.select_only([fail])
+    assert features.viewer.kind == "message"
+    assert "this node always fails" in features.viewer.message.text()
+
+
+def test_invalid_graph_is_refused_with_a_reason(qtbot, run_window) -> None:
+    fail = run_window.editor.add_node("test.fail", (0.0, 0.0))
+    run_window.editor.add_node("test.record", (260.0, 0.0))
+    features = run_window.run_features
+    with qtbot.waitSignal(features.controller.run_refused, timeout=10000) as blocker:
+        run_window.actions["run"].trigger()
+    message = blocker.args[0]
+    assert "record" in message  # the unconnected required input is named
+    assert not features.controller.busy and run_window.actions["run"].isEnabled()
+    assert fail in run_window.graph.nodes
+
+
+def test_run_selected_runs_only_what_the_selection_needs(qtbot, run_window, tmp_path: Path) -> None:
+    out = tmp_path / "not_written.mp4"
+    add_pattern_to_video(run_window, out)
+    path = run_window.editor.add_node("kinograph.motion.camera_path", (0.0, 300.0))
+    run_window.view.select_only([path])
+
+    result = run_and_wait(qtbot, run_window, selected=True)
+
+    assert result.plan == [path] and result.states == {path: "done"}
+    assert not out.exists()
+    viewer = run_window.run_features.viewer
+    assert viewer.node_id == path and viewer.kind == "motion"
+    steps = run_window.graph.nodes[path].params["steps"]
+    assert set(viewer.motion_plot.curves) == {"pan_x", "pan_y", "zoom", "rotation"}
+    assert all(len(values) == steps for values in viewer.motion_plot.curves.values())
