@@ -83,7 +83,7 @@ def kinograph_nodes():
 #: what `kinograph plugins` must say about each broken plugin
 EXPECTED_ERRORS = {
     "raises_on_import": "import failed: ModuleNotFoundError: No module named 'unobtainium_sdk'",
-    "hook_raises": "RuntimeError: licence server unreachable",
+    "hook_raises": "kinograph_nodes() raised RuntimeError: licence server unreachable",
     "misspelt_hook": "invalid hooks: unknown hook 'kinograph_node'",
     "dup_b": "node type 'dup.blur' is already provided by plugin 'dup_a'",
 }
