@@ -203,3 +203,17 @@ def test_unavailable_device_is_refused_before_running(session: Session, registry
     with pytest.raises(KinographError, match="not available"):
         session.run(graph, RunOptions(device="cuda:0"))
     assert t.CALLS == {}
+
+
+def test_nodes_know_which_outputs_are_used(session: Session, registry: Registry, tmp_path: Path) -> None:
+    from PIL import Image
+
+    for i in range(3):
+        Image.new("RGB", (8, 6), (i * 50, 0, 0)).save(tmp_path / f"f{i}.png")
+    graph = Graph(registry)
+    graph.add_node("kinograph.image.load_folder", "load", {"path": str(tmp_path), "as_stream": True})
+    graph.add_node("test.record", "rec")
+    graph.connect("load.images", "rec.value")
+    result = session.run(graph, RunOptions(device="cpu"))
+    assert result.ok, result.failures
+    assert t.Record.received[0][1].shape == (3, 6, 8, 3)

@@ -69,11 +69,14 @@ class RunContext:
         on_warning: Callable[[str], None] | None = None,
         temp_root: Path | None = None,
         graph_json: str | None = None,
+        wanted_outputs: set[str] | None = None,
     ) -> None:
         self.node_id = node_id
         self._device = device
         self.models = models if models is not None else MODELS
         self.graph_json = graph_json
+        #: the outputs something downstream uses (None: unknown, compute all)
+        self.wanted_outputs = wanted_outputs
         self._cancel = cancel or CancelToken()
         self._on_progress = on_progress
         self._on_warning = on_warning
@@ -103,6 +106,10 @@ class RunContext:
     @property
     def is_cuda(self) -> bool:
         return self.device.startswith("cuda")
+
+    def wants(self, output: str) -> bool:
+        """Whether anything uses ``output`` in this run, so a node can skip work nobody needs."""
+        return self.wanted_outputs is None or output in self.wanted_outputs
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Report progress: ``done`` of ``total`` steps (total may be unknown)."""

@@ -89,7 +89,10 @@ def output_target(path: str | Path, if_exists: IfExists = "overwrite") -> Path:
     target = Path(path)
     if not str(path):
         raise KinographError("no output path given: set the node's path param")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KinographError(f"cannot create the folder {target.parent}: {exc.strerror}") from None
     if target.exists():
         if if_exists == "error":
             raise KinographError(

@@ -175,6 +175,7 @@ class _Run:
         self.tees: dict[tuple[str, str], Tee] = {}
         self.tee_branch: dict[tuple[str, str], int] = {}
         self.tee_readers: dict[str, list[tuple[Tee, int]]] = {}
+        self.wanted: dict[str, set[str]] = {}
         self.open_streams: dict[str, int] = {}
         self.temp_root = Path(tempfile.mkdtemp(prefix="kinograph-run-"))
         self._device: str | None = None
@@ -266,6 +267,7 @@ class _Run:
             else:
                 action[node_id] = "run"
                 links = self.inputs[node_id]
+            self.wanted[node_id] = wanted
             for link in links:
                 demand.setdefault(link.source_node, set()).add(link.source_port)
                 self.consumers.setdefault((link.source_node, link.source_port), []).append(node_id)
@@ -431,6 +433,7 @@ class _Run:
             on_warning=lambda message: self.warn(node_id, message),
             temp_root=self.temp_root,
             graph_json=self.snapshot.text,
+            wanted_outputs=self.wanted.get(node_id),
         )
         self.set_state(node_id, "running")
         self.bus.emit("node_started", node_id, type=type_id)

@@ -100,7 +100,7 @@ class LoadImages(Node):
         "are resized (cropping to keep their shape) or refused."
     )
     outputs = [
-        Output("images", IMAGES, "All images as one batch [N, H, W, 3] (only when as_stream is off)."),
+        Output("images", IMAGES, "All images as one batch [N, H, W, 3] (held in memory; made when linked or when as_stream is off)."),
         Output("frames", FRAME_STREAM, "The images as frames, read one chunk at a time."),
     ]
 
@@ -132,7 +132,8 @@ class LoadImages(Node):
                 yield fit(read_image(file, background), width, height)
 
         outputs: dict[str, Any] = {}
-        if p.as_stream:
+        # A linked `images` output needs the whole batch in memory, whatever as_stream says.
+        if p.as_stream and not ctx.wants("images"):
             stream = FrameStream.from_frames(
                 frames(), fps=p.fps, width=width, height=height, frame_count=len(files)
             )
