@@ -1,0 +1,108 @@
+"""The viewer dock after a run: a zoomable image, a stream scrubbed from the disk cache, a video file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from conftest import add_pattern_to_video, run_and_wait
+from PySide6.QtGui import QColor
+
+from kinograph.gui.viewer.pixels import to_qimage
+
+
+def pattern_pixel(x: int, y: int, t: int) -> tuple[int, int, int]:
+    """The test pattern's colour at (x, y) in frame t (see kinograph.plugins.basic.TestPattern)."""
+    return (x + 4 * t) % 256, (y + 2 * t) % 256, ((x + y) // 2 + 3 * t) % 256
+
+
+def shown_pixel(image_view, x: int, y: int) -> tuple[int, int, int]:
+    color: QColor = image_view.item.pixmap().toImage().pixelColor(x, y)
+    return color.red(), color.green(), color.blue()
+
+
+def make_png(path: Path, width: int = 96, height: int = 64) -> np.ndarray:
+    pixels = np.zeros((height, width, 3), dtype=np.uint8)
+    pixels[:, : width // 2] = (200, 30, 40)
+    pixels[:, width // 2 :] = (20, 60, 220)
+    assert to_qimage(pixels).save(str(path))
+    return pixels
+
+
+def test_viewer_shows_an_image_and_zooms(qtbot, run_window, tmp_path: Path) -> None:
+    make_png(tmp_path / "photo.png")
+    editor = run_window.editor
+    load = editor.add_node("kinograph.image.load", (0.0, 0.0))
+    preview = editor.add_node("kinograph.image.preview", (300.0, 0.0))
+    assert editor.set_param(load, "path", str(tmp_path / "photo.png")) is None
+    assert editor.connect(f"{load}.image", f"{preview}.image") is None
+    run_and_wait(qtbot, run_window)
+
+    run_window.view.select_only([load])
+    viewer = run_window.run_features.viewer
+    assert viewer.kind == "image"
+    assert viewer.image.image_size == (96, 64)
+    assert shown_pixel(viewer.image, 5, 5) == (200, 30, 40)
+    assert shown_pixel(viewer.image, 90, 5) == (20, 60, 220)
+    viewer.image.set_zoom(4.0)
+    assert abs(viewer.image.zoom - 4.0) < 1e-6 and not viewer.image.fitted
+    viewer.image.fit()
+    assert viewer.image.fitted
+    # Image-producing nodes get a thumbnail under them on the canvas.
+    thumbs = run_window.run_features.badges.thumbnails
+    assert load in thumbs and thumbs[load].width() > 0
+
+
+def test_viewer_scrubs_a_stream_from_the_disk_cache_and_the_written_video(qtbot, run_window, tmp_path: Path) -> None:
+    out = tmp_path / "pattern.mp4"
+    pattern, write = add_pattern_to_video(run_window, out, frames=12, size=(64, 48), chunk=4)
+    run_and_wait(qtbot, run_window)
+
+    run_window.view.select_only([pattern])
+    viewer = run_window.run_features.viewer
+    assert viewer.kind == "stream"
+    stream = viewer.stream
+    assert stream.source is not None and stream.source.count == 12 and stream.source.fps == 24.0
+    stream.slider.setValue(7)  # scrub like a user drags the slider
+    assert stream.index == 7
+    assert shown_pixel(stream.image, 10, 6) == pattern_pixel(10, 6, 7)  # lossless cache
+    stream.slider.setValue(2)
+    assert shown_pixel(stream.image, 0, 0) == pattern_pixel(0, 0, 2)
+    # Play advances frames at the stream's fps and stops at the end.
+    stream.play()
+    assert stream.playing
+    qtbot.waitUntil(lambda: not stream.playing, timeout=5000)
+    assert stream.index == 11
+
+    run_window.view.select_only([write])
+    assert viewer.kind == "file"
+    assert viewer.file_path.text() == str(out)
+    video = viewer.file_stream
+    assert video.source is not None and video.source.count == 12
+    video.slider.setValue(9)
+    assert video.index == 9
+    r, g, b = shown_pixel(video.image, 32, 24)
+    er, eg, eb = pattern_pixel(32, 24, 9)
+    assert abs(r - er) <= 12 and abs(g - eg) <= 12 and abs(b - eb) <= 12  # h264 is lossy
+    video.slider.setValue(1)  # backwards: seeks again
+    r, g, b = shown_pixel(video.image, 32, 24)
+    er, eg, eb = pattern_pixel(32, 24, 1)
+    assert abs(r - er) <= 12 and abs(g - eg) <= 12 and abs(b - eb) <= 12
+    assert viewer.open_button.isEnabled()
+
+
+def test_viewer_shows_features_stats_and_plot(qtbot, run_window) -> None:
+    import torch
+
+    viewer = run_window.run_features.viewer
+    number = run_window.editor.add_node("kinograph.value.number", (0.0, 0.0))
+    run_window.view.select_only([number])
+    assert viewer.kind == "message"  # not run yet
+    assert "Run the graph" in viewer.message.text()
+    features = torch.linspace(-1.0, 1.0, 1000).reshape(2, 500)
+    viewer._show_value(features, "Features")
+    assert viewer.kind == "features"
+    assert "shape (2, 500)" in viewer.features_stats.text()
+    assert "min -1" in viewer.features_stats.text() and "max 1" in viewer.features_stats.text()
+    assert 0 < len(viewer.features_plot.values) <= 256
+    assert viewer.features_plot.values[0] < viewer.features_plot.values[-1]
