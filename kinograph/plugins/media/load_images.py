@@ -133,7 +133,7 @@ class LoadImages(Node):
 
         outputs: dict[str, Any] = {}
         # A linked `images` output needs the whole batch in memory, whatever as_stream says.
-        if p.as_stream and not ctx.wants("images"):
+        if p.as_stream and not (ctx.wanted_outputs and "images" in ctx.wanted_outputs):
             stream = FrameStream.from_frames(
                 frames(), fps=p.fps, width=width, height=height, frame_count=len(files)
             )
