@@ -111,9 +111,12 @@ def camera_from_state(state: torch.Tensor, strength: float) -> torch.Tensor:
     ranges = MotionRanges.at(strength)
     rotation = ranges.rotation * torch.tanh(state[..., 3])
     theta = torch.deg2rad(rotation)
-    # Zoom needed to keep a rotated view inside the frame, times the free zoom on top; the
-    # free zoom leaves a margin the pan may use.
-    cover = torch.cos(theta) + MAX_ASPECT * torch.abs(torch.sin(theta))
+    # Zoom needed to keep a rotated view inside the frame (cos + aspect * |sin|), times the free
+    # zoom on top; the free zoom leaves a margin the pan may use. |sin| has a kink at 0 that
+    # would jolt the zoom whenever the rotation changes sign, so a smooth bound replaces it:
+    # (s^2 + e^2) / 2e >= |s|, equal at the largest rotation e.
+    largest = max(math.sin(math.radians(ranges.rotation)), 1e-6)
+    cover = torch.cos(theta) + MAX_ASPECT * (torch.sin(theta) ** 2 + largest**2) / (2 * largest)
     free = 1.0 + ranges.zoom * torch.sigmoid(state[..., 2])
     margin = 0.5 * (1.0 - 1.0 / free)
     pan_x = margin * torch.tanh(state[..., 0])
