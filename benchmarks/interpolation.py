@@ -92,11 +92,17 @@ def main() -> None:
     parser.add_argument("--size", default="1280x720")
     parser.add_argument("--presets", nargs="+", default=["ultrafast", "medium"])
     parser.add_argument("--device", default="cpu", help="device of the torch backend (e.g. cuda)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="CPU threads for torch and OpenCV (0: their defaults)"
+    )
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     import torch
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.threads:
+        # on a shared machine one thread each gives steadier numbers than spinning thread pools
+        torch.set_num_threads(args.threads)
+        cv2.setNumThreads(args.threads)
     harness = PluginHarness()
     canvas = photo(width + 256, height + 256)
     measure(harness, canvas, 2, 64 * 4, 64 * 3)  # warm-up: imports

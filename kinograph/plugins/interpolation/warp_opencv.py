@@ -110,7 +110,7 @@ class OpenCVWarp:
         return back, density.reshape(h, w).astype(np.float32)
 
     def sample(self, frame: np.ndarray, flow: np.ndarray) -> np.ndarray:
-        """``frame`` read at each pixel plus ``flow`` (bilinear, edges repeated)."""
+        """``frame`` read at each pixel plus ``flow`` (bicubic, edges repeated)."""
         import cv2
 
         return cv2.remap(
