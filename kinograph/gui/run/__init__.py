@@ -102,6 +102,13 @@ class RunFeatures(QObject):
         menu = window.menuBar().addMenu("&Run")
         for action in (self.run_action, self.run_selected_action, self.cancel_action):
             menu.addAction(action)
+        self.thumbnails_action = QAction("Thumbnails on Nodes", window)
+        self.thumbnails_action.setCheckable(True)
+        self.thumbnails_action.setChecked(True)
+        self.thumbnails_action.toggled.connect(self.badges.set_show_thumbnails)
+        window.actions["thumbnails"] = self.thumbnails_action
+        menu.addSeparator()
+        menu.addAction(self.thumbnails_action)
 
     def _action(self, name: str, text: str, keys: str, tip: str, slot: object) -> QAction:
         action = QAction(text, self.window)

@@ -33,8 +33,8 @@ COLORS = {
     "bypassed": "#8a6d1f",
     "cancelled": "#b7791f",
 }
-THUMB_MAX_W = 160
-THUMB_MAX_H = 96
+THUMB_MAX_W = 128
+THUMB_MAX_H = 72
 MESSAGE_CHARS = 140
 
 
@@ -102,6 +102,8 @@ class RunBadges(QObject):
         self.session = session
         self.states: dict[str, NodeRunState] = {}
         self.thumbnails: dict[str, QImage] = {}
+        #: Thumbnails hang under their nodes; a dense graph may want them off (View menu).
+        self.show_thumbnails = True
         self._drawn: dict[str, tuple[Any, Badge | None]] = {}
         self._thumb_items: dict[str, tuple[Any, ThumbnailItem]] = {}
         self._reapply = QTimer(self)
@@ -220,6 +222,12 @@ class RunBadges(QObject):
         # Under the node, below a failure message if there is one.
         below = item.height + (44.0 if item.badge is not None and item.badge.message else 6.0)
         thumb.setPos((item.width - pixmap.width()) / 2, below)
+        thumb.setVisible(self.show_thumbnails)
+
+    def set_show_thumbnails(self, on: bool) -> None:
+        self.show_thumbnails = on
+        for _item, thumb in self._thumb_items.values():
+            thumb.setVisible(on)
 
     def clear(self) -> None:
         """Forget every node's state (another graph was opened)."""
