@@ -235,7 +235,7 @@ class SetEditorStateCommand(GraphCommand):
         self.new = copy.deepcopy(new)
 
     def redo(self) -> None:
-        self._put(self.new, True)
+        self._put(self.new, self.new is not None)  # no extras left: drop the key, no "editor": null
 
     def undo(self) -> None:
         self._put(self.old, self.had_key)

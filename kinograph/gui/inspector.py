@@ -131,6 +131,11 @@ class Inspector(QScrollArea):
             field = self._make_field(name, prop)
             self.fields[name] = field
             field.show(node.params.get(name))
+            error = self.editor.param_error(self.node_id, name, node.params.get(name))
+            if error is not None and name in node.params:
+                # A value from the file that the node refuses: say so where it is edited.
+                field.error.setText(error)
+                field.error.show()
             label = QLabel(prop.get("title", name) + (" *" if name in required else ""))
             tip = prop.get("description", "")
             if "default" in prop:

@@ -46,7 +46,7 @@ HOTKEYS: list[Hotkey] = [
 GESTURES: list[tuple[str, str]] = [
     ("Wheel", "Zoom around the cursor"),
     ("Middle drag / Space+drag", "Pan"),
-    ("Drag on empty canvas", "Box select (Shift adds, Ctrl toggles)"),
+    ("Drag on empty canvas", "Box select (Shift+drag adds; Ctrl+click toggles a node)"),
     ("Drag from a port", "Make a link; compatible ports light up"),
     ("Drop a link on empty canvas", "Search nodes that fit, place and connect one"),
     ("Drag from a linked input", "Pick the link up (drop on nothing to remove it)"),

@@ -88,7 +88,13 @@ QToolTip { background: #111315; color: #e3e5e8; border: 1px solid #3a3f46; }
 
 
 def apply_theme(app: QApplication) -> None:
-    """Dark palette plus style sheet; Fusion keeps the look the same on every platform."""
+    """Dark palette plus style sheet; Fusion keeps the look the same on every platform.
+
+    Applied once per application: re-applying a style sheet re-polishes every widget alive.
+    """
+    if app.property("kinograph_theme"):
+        return
+    app.setProperty("kinograph_theme", True)
     app.setStyle("Fusion")
     palette = QPalette()
     palette.setColor(QPalette.ColorRole.Window, QColor("#24272c"))

@@ -48,6 +48,7 @@ class GraphView(QGraphicsView):
         self._space_down = False
         self._space_panned = False
         self.last_scene_pos = QPointF()
+        self._kept_selection: list = []
         scene.search_requested.connect(self.open_link_search)
 
     # -- zoom, pan, fit --
@@ -110,6 +111,10 @@ class GraphView(QGraphicsView):
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             # Ctrl+drag cuts links: no rubber band at the same time.
             self.setDragMode(QGraphicsView.DragMode.NoDrag)
+        self._kept_selection = []
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier and self.itemAt(event.position().toPoint()) is None:
+            # Shift+box select adds to the selection (Qt would replace it).
+            self._kept_selection = list(self.graph_scene.selectedItems())
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -130,6 +135,9 @@ class GraphView(QGraphicsView):
             return
         super().mouseReleaseEvent(event)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        for item in self._kept_selection:
+            item.setSelected(True)
+        self._kept_selection = []
 
     # -- keys: Tab / Space search, Space+drag pan --
 

@@ -38,7 +38,7 @@ def test_drop_from_palette_places_node_where_dropped(window) -> None:
     mime = window.palette.tree.mime_for(item)
     assert isinstance(mime, QMimeData) and mime.hasFormat(MIME_NODE_TYPE)
     where = QPointF(300, 200)
-    enter = QDragEnterEvent(where.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    enter = QDragEnterEvent(where, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(window.view.viewport(), enter)
     assert enter.isAccepted()

@@ -75,3 +75,32 @@ def test_shortcuts_dialog_lists_every_hotkey(window) -> None:
     assert all(h.keys in keys for h in HOTKEYS)
     assert window.actions["copy"].shortcut().toString() == "Ctrl+C"
     assert window.actions["bypass"].shortcut().toString() == "Ctrl+B"
+
+
+def test_typing_in_the_search_box_never_fires_canvas_keys(window) -> None:
+    window.view.setFocus()
+    QTest.keyClick(window.view, Qt.Key.Key_Tab)
+    QTest.keyClicks(window.view.search.edit, "nlf")  # N adds a note, L lays out, F fits on the canvas
+    QTest.keyClick(window.view.search.edit, Qt.Key.Key_Backspace)
+    assert window.view.search.edit.text() == "nl"
+    assert "editor" not in window.graph.meta and window.stack.count() == 0
+
+
+def test_shift_box_select_adds_to_the_selection(window) -> None:
+    a = window.editor.add_node("test.noop", (0, 0))
+    b = window.editor.add_node("test.noop", (0, 300))
+    window.view.fit()
+    QApplication.processEvents()
+    window.view.select_only([a])
+    view = window.view
+    drag(window, view.mapFromScene(QPointF(-60, 250)), view.mapFromScene(QPointF(220, 420)),
+         Qt.KeyboardModifier.ShiftModifier)
+    assert sorted(window.scene.selected_node_ids()) == sorted([a, b])
+
+
+def test_a_refused_value_from_the_file_is_shown_when_the_node_is_selected(window) -> None:
+    node_id = window.editor.add_node("guitest.styled", (0, 0))
+    window.graph.nodes[node_id].params["tint"] = "not a colour"  # as a hand-edited file may hold
+    window.view.select_only([node_id])
+    error = window.inspector.fields["tint"].error
+    assert error.isVisibleTo(window.inspector) and "pattern" in error.text()
