@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import add_pattern_to_video, run_and_wait
+from run_helpers import add_pattern_to_video, run_and_wait
 
 from kinograph.core.events import Event
 

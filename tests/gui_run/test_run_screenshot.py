@@ -9,10 +9,10 @@ import os
 import shutil
 from pathlib import Path
 
-from conftest import run_and_wait
 from PySide6.QtCore import QPoint, QPointF
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
+from run_helpers import run_and_wait
 
 from kinograph.gui.run.badges import COLORS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from conftest import add_pattern_to_video, run_and_wait
 from PySide6.QtGui import QColor
+from run_helpers import add_pattern_to_video, run_and_wait
 
 from kinograph.gui.viewer.pixels import to_qimage
 
