@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -74,6 +74,9 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self.palette.activated.connect(self._add_at_centre)
+        self.view.file_dropped.connect(self.open_file)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
         self.scene.status.connect(self.show_status)
         self.scene.selectionChanged.connect(self._selection_changed)
         self.stack.cleanChanged.connect(self._clean_changed)
@@ -438,7 +441,9 @@ class MainWindow(QMainWindow):
         self.editor.set_editor_state(state, "Add backdrop")
 
     def add_note(self) -> None:
-        point = self.view.cursor_scene_pos()
+        self._note_at(self.view.cursor_scene_pos())
+
+    def _note_at(self, point: QPointF) -> None:
         state = editor_state(self.graph)
         state["notes"].append({
             "id": new_item_id(state["notes"], "note"),
@@ -455,6 +460,26 @@ class MainWindow(QMainWindow):
         centre = self.view.mapToScene(self.view.viewport().rect().center())
         node_id = self.editor.add_node(type_id, (round(centre.x(), 1), round(centre.y(), 1)))
         self.view.select_only([node_id])
+
+    def _context_menu(self, point: QPoint) -> None:
+        """Right-click: the edits that apply where the user clicked."""
+        node = self.view.node_at(point)
+        if node is not None and not node.isSelected():
+            self.view.select_only([node.node_id])
+        at = self.view.mapToScene(point)
+        menu = QMenu(self)
+        menu.addAction("Add node…", lambda: self.view.open_search(at))
+        menu.addAction(self.actions["paste"])
+        menu.addAction("Add sticky note", lambda: self._note_at(at))
+        if self.scene.selected_node_ids():
+            menu.addSeparator()
+            for name in ("copy", "cut", "duplicate", "delete", "bypass", None, "layout", "backdrop"):
+                menu.addSeparator() if name is None else menu.addAction(self.actions[name])
+        menu.addSeparator()
+        menu.addAction(self.actions["fit"])
+        self.context_menu = menu  # kept so tests can read it; offscreen it is not shown
+        if QGuiApplication.platformName() != "offscreen":
+            menu.exec(self.view.viewport().mapToGlobal(point))
 
     # -- dialogs --
 

@@ -334,6 +334,23 @@ class GraphScene(QGraphicsScene):
     def _empty_at(self, point: QPointF) -> bool:
         return not any(isinstance(i, NodeItem | PortItem | RerouteItem) for i in self.items(point))
 
+    def cancel_gesture(self) -> bool:
+        """Esc: drop a link drag or a cut line in progress without changing anything."""
+        if self._cut_line is not None:
+            self.removeItem(self._cut_line)
+            self._cut_line = None
+            return True
+        if self._pending is not None:
+            self.removeItem(self._pending)
+            detached = self._pending_detached
+            if detached is not None and detached in self.link_items:
+                self.link_items[detached].setVisible(True)
+            self._pending, self._pending_detached = None, None
+            self._clear_highlight()
+            self.status.emit("Link cancelled")
+            return True
+        return False
+
     # link drags
 
     def _start_link_drag(self, port: PortItem, point: QPointF) -> None:

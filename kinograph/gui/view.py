@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
@@ -25,6 +25,9 @@ MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
 
 class GraphView(QGraphicsView):
     """Shows a :class:`GraphScene`; holds the node search box."""
+
+    #: A file was dropped on the canvas (path): the window opens it.
+    file_dropped = Signal(str)
 
     def __init__(self, scene: GraphScene, parent: QWidget | None = None) -> None:
         super().__init__(scene, parent)
@@ -149,6 +152,8 @@ class GraphView(QGraphicsView):
         return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.graph_scene.cancel_gesture():
+            return
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_down, self._space_panned = True, False
             return
@@ -222,18 +227,24 @@ class GraphView(QGraphicsView):
     # -- drops from the palette --
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasFormat(MIME_NODE_TYPE):
+        if event.mimeData().hasFormat(MIME_NODE_TYPE) or event.mimeData().hasUrls():
             event.acceptProposedAction()
         else:
             super().dragEnterEvent(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if event.mimeData().hasFormat(MIME_NODE_TYPE):
+        if event.mimeData().hasFormat(MIME_NODE_TYPE) or event.mimeData().hasUrls():
             event.acceptProposedAction()
         else:
             super().dragMoveEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
+        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if files and not event.mimeData().hasFormat(MIME_NODE_TYPE):
+            # A graph or output file dropped from the file manager opens (after the unsaved prompt).
+            self.file_dropped.emit(files[0])
+            event.acceptProposedAction()
+            return
         if not event.mimeData().hasFormat(MIME_NODE_TYPE):
             super().dropEvent(event)
             return

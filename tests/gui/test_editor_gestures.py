@@ -104,3 +104,52 @@ def test_a_refused_value_from_the_file_is_shown_when_the_node_is_selected(window
     window.view.select_only([node_id])
     error = window.inspector.fields["tint"].error
     assert error.isVisibleTo(window.inspector) and "pattern" in error.text()
+
+
+def test_escape_cancels_a_link_drag(window) -> None:
+    from helpers import port_point
+
+    a = window.editor.add_node("kinograph.value.number", (0, 0))
+    b = window.editor.add_node("test.add", (300, 0))
+    window.view.fit()
+    QApplication.processEvents()
+    viewport = window.view.viewport()
+    start = port_point(window, a, "value", "output")
+    end = port_point(window, b, "a", "input")
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    QTest.mouseMove(viewport, end)
+    window.view.setFocus()
+    QTest.keyClick(window.view, Qt.Key.Key_Escape)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+    assert window.graph.links == [] and window.statusBar().currentMessage() == "Link cancelled"
+
+
+def test_right_click_menu_offers_the_edits_for_the_node_under_the_cursor(window) -> None:
+    a = window.editor.add_node("test.noop", (0, 0))
+    window.view.fit()
+    QApplication.processEvents()
+    window.view.customContextMenuRequested.emit(node_point(window, a))
+    texts = [action.text() for action in window.context_menu.actions() if action.text()]
+    assert window.scene.selected_node_ids() == [a]
+    assert {"Add node…", "&Copy", "De&lete", "Toggle &Bypass"} <= set(texts)
+
+
+def test_dropping_a_graph_file_on_the_canvas_opens_it(window, tmp_path) -> None:
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    from kinograph.core.graph import Graph
+
+    graph = Graph(window.registry)
+    graph.add_node("test.noop", "dropped", None, (0, 0))
+    path = tmp_path / "dropped.json"
+    graph.save(path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window.view.viewport(), enter)
+    event = QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window.view.viewport(), event)
+    assert list(window.graph.nodes) == ["dropped"] and window.path == path
