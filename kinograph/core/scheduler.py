@@ -176,6 +176,7 @@ class _Run:
         self.tee_branch: dict[tuple[str, str], int] = {}
         self.tee_readers: dict[str, list[tuple[Tee, int]]] = {}
         self.wanted: dict[str, set[str]] = {}
+        self.last_progress: dict[str, tuple[int, int | None]] = {}
         self.open_streams: dict[str, int] = {}
         self.temp_root = Path(tempfile.mkdtemp(prefix="kinograph-run-"))
         self._device: str | None = None
@@ -429,7 +430,7 @@ class _Run:
             device=self.device,
             models=self.session.models,
             cancel=self.cancel,
-            on_progress=lambda done, total: self.bus.emit("node_progress", node_id, done=done, total=total),
+            on_progress=lambda done, total: self.progress(node_id, done, total),
             on_warning=lambda message: self.warn(node_id, message),
             temp_root=self.temp_root,
             graph_json=self.snapshot.text,
@@ -504,7 +505,7 @@ class _Run:
                 self.fail(node_id, exc)
 
         hooks = StageHooks(
-            lambda done, total: self.bus.emit("node_progress", node_id, done=done, total=total),
+            lambda done, total: self.progress(node_id, done, total),
             on_finished,
             on_failed,
         )
@@ -607,6 +608,12 @@ class _Run:
     def skip(self, node_id: str, because: str) -> None:
         self.set_state(node_id, "skipped")
         self.bus.emit("node_skipped", node_id, because=because)
+
+    def progress(self, node_id: str, done: int, total: int | None) -> None:
+        # A stream node may report what its traced stream reports too: say it once.
+        if self.last_progress.get(node_id) != (done, total):
+            self.last_progress[node_id] = (done, total)
+            self.bus.emit("node_progress", node_id, done=done, total=total)
 
     def warn(self, node_id: str, message: str) -> None:
         self.result.warnings.append((node_id, message))
