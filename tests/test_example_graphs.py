@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -31,7 +32,7 @@ def decode(path: Path) -> tuple[list[np.ndarray], dict]:
 
 
 def mean_motion(frames: list[np.ndarray]) -> np.ndarray:
-    return np.array([np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(frames, frames[1:], strict=False)])
+    return np.array([np.abs(a.astype(int) - b.astype(int)).mean() for a, b in itertools.pairwise(frames)])
 
 
 def test_main_job_makes_a_moving_h264_video(tmp_path: Path) -> None:
