@@ -54,12 +54,13 @@ def main() -> int:
         make_graph_file(path, count)
         from PySide6.QtWidgets import QApplication
 
-        from kinograph.gui.app import application
+        from kinograph.gui.app import application, extend
         from kinograph.gui.main_window import MainWindow
 
         t0 = time.perf_counter()
         app = application()
         window = MainWindow(registry)
+        extend(window)  # run features, viewer, log: what `kinograph gui` opens with
         window.resize(1600, 1000)
         t_window = time.perf_counter() - t0
         t1 = time.perf_counter()
