@@ -159,6 +159,10 @@ class RunFeatures(QObject):
         return started
 
     def cancel(self) -> None:
+        # Esc first drops a link drag or cut line in progress, as it does when nothing runs.
+        cancel_gesture = getattr(self.window.scene, "cancel_gesture", None)
+        if cancel_gesture is not None and cancel_gesture():
+            return
         if self.controller.busy:
             self.controller.cancel()
             self.run_state.setText("cancelling…")
