@@ -93,6 +93,21 @@ class GraphEditor:
             self.stack.push(commands.ConnectCommand(self.graph, source, target))
         return reason
 
+    def relink(self, old: Link, source: str, target: str) -> str | None:
+        """Move a picked-up link to new ends in one undo step; returns the core's refusal."""
+        index = self.graph.links.index(old)
+        del self.graph.links[index]  # judge the new link as if the old one were gone
+        try:
+            reason = self.graph.check_link(source, target)
+        finally:
+            self.graph.links.insert(index, old)
+        if reason is None:
+            self.stack.beginMacro(f"Relink {old.source}")
+            self.stack.push(commands.DisconnectCommand(self.graph, old))
+            self.stack.push(commands.ConnectCommand(self.graph, source, target))
+            self.stack.endMacro()
+        return reason
+
     def disconnect(self, links: Iterable[Link], text: str = "Disconnect") -> None:
         links = [link for link in links if link in self.graph.links]
         if not links:

@@ -208,3 +208,43 @@ def test_bypass_toggles_and_draws_dimmed(window) -> None:
     assert window.scene.node_items[ids["invert"]].opacity() < 0.6
     window.stack.undo()
     assert window.scene.node_items[ids["invert"]].opacity() == 1.0
+
+
+def test_highlight_agrees_with_the_core_for_every_port(window) -> None:
+    ids = _pipeline(window)
+    e = window.editor
+    e.add_node("test.add", (300, 240))
+    e.add_node("test.noop", (640, 240))
+    e.connect(f"{ids['pattern']}.frames", f"{ids['invert']}.frames")
+    e.connect(f"{ids['invert']}.frames", f"{ids['collect']}.frames")
+    e.connect(f"{ids['number']}.value", "add.a")
+    e.connect("add.sum", "noop.a")
+    scene = window.scene
+    for anchor_node in scene.node_items.values():
+        for anchor in anchor_node.ports():
+            scene._highlight_targets(anchor)
+            for node in scene.node_items.values():
+                for port in node.ports():
+                    if port.direction == anchor.direction:
+                        continue
+                    source, target = (anchor.ref, port.ref) if anchor.direction == "output" else (port.ref, anchor.ref)
+                    assert port.accepts == (window.graph.check_link(source, target) is None), (source, target)
+    scene._clear_highlight()
+
+
+def test_a_picked_up_link_moves_to_another_input_in_one_step(window) -> None:
+    ids = _pipeline(window)
+    add = window.editor.add_node("test.add", (320, 240))
+    QApplication.processEvents()
+    window.editor.connect(f"{ids['number']}.value", f"{add}.a")
+    before = window.graph.to_json()
+    window.stack.clear()
+    drag(window, port_point(window, add, "a", "input"), port_point(window, add, "b", "input"))
+    assert [str(link) for link in window.graph.links] == [f"{ids['number']}.value -> {add}.b"]
+    assert window.stack.count() == 1
+    drag(window, port_point(window, add, "b", "input"), port_point(window, ids["invert"], "frames", "input"))
+    assert "cannot feed" in window.statusBar().currentMessage()
+    assert [str(link) for link in window.graph.links] == [f"{ids['number']}.value -> {add}.b"]
+    assert window.stack.count() == 1  # the refused move left no step behind
+    window.stack.undo()
+    assert window.graph.to_json() == before
