@@ -16,6 +16,7 @@ from kinograph.core.errors import GraphError
 from kinograph.core.graph import Graph, GraphChange, GraphNode, Link
 
 _MERGE_PARAM = 4101
+_MERGE_META = 4102
 
 
 def restore_links(graph: Graph, links: list[Link]) -> None:
@@ -244,3 +245,65 @@ class SetEditorStateCommand(GraphCommand):
         self.graph.set_meta(self.KEY, copy.deepcopy(value))
         if not keep:
             del self.graph.meta[self.KEY]
+
+
+class RenameNodeCommand(GraphCommand):
+    """Give a node a new id; its links follow and it keeps its place in the file."""
+
+    def __init__(self, graph: Graph, old_id: str, new_id: str) -> None:
+        super().__init__(graph, f"Rename {old_id} to {new_id}")
+        self.old_id, self.new_id = old_id, new_id
+
+    def redo(self) -> None:
+        self._rename(self.old_id, self.new_id)
+
+    def undo(self) -> None:
+        self._rename(self.new_id, self.old_id)
+
+    def _rename(self, old: str, new: str) -> None:
+        graph = self.graph
+        order = [new if node_id == old else node_id for node_id in graph.nodes]
+        links = [_renamed(link, old, new) for link in graph.links]
+        node, _ = graph.remove_node(old)
+        node = copy.deepcopy(node)
+        node.id = new
+        graph.insert_node(node)
+        restore_node_order(graph, order)
+        restore_links(graph, links)
+
+
+def _renamed(link: Link, old: str, new: str) -> Link:
+    return Link(
+        new if link.source_node == old else link.source_node,
+        link.source_port,
+        new if link.target_node == old else link.target_node,
+        link.target_port,
+    )
+
+
+class SetMetaCommand(GraphCommand):
+    """Set a graph-level field (name, description) of ``meta``."""
+
+    def __init__(self, graph: Graph, key: str, value: Any) -> None:
+        super().__init__(graph, f"Set graph {key}")
+        self.key = key
+        self.had_key = key in graph.meta
+        self.old, self.new = copy.deepcopy(graph.meta.get(key)), copy.deepcopy(value)
+
+    def id(self) -> int:
+        return _MERGE_META
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        # Typing a description is one step, not one per key.
+        if not isinstance(other, SetMetaCommand) or other.key != self.key:
+            return False
+        self.new = copy.deepcopy(other.new)
+        return True
+
+    def redo(self) -> None:
+        self.graph.set_meta(self.key, copy.deepcopy(self.new))
+
+    def undo(self) -> None:
+        self.graph.set_meta(self.key, copy.deepcopy(self.old))
+        if not self.had_key:
+            del self.graph.meta[self.key]

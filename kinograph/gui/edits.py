@@ -6,6 +6,7 @@ so every change is undoable and checked by the core (its refusal reasons come ba
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,10 +15,17 @@ from PySide6.QtGui import QUndoStack
 
 from kinograph.core.errors import GraphError
 from kinograph.core.graph import Graph, Link
-from kinograph.core.graph_file import validation_problems
+from kinograph.core.graph_file import NAME_PATTERN, validation_problems
 from kinograph.gui import commands
 from kinograph.gui.clipboard import fragment_json, fragment_nodes
 from kinograph.gui.editor_state import compact, editor_state, link_key
+
+_NAME = re.compile(NAME_PATTERN)
+
+
+def _parse_key(key: str) -> Link | None:
+    source, sep, target = key.partition("->")
+    return Link.parse(source, target) if sep else None
 
 
 class GraphEditor:
@@ -83,6 +91,34 @@ class GraphEditor:
         if node_ids:
             bypass = not all(self.graph.nodes[n].bypass for n in node_ids)
             self.stack.push(commands.SetBypassCommand(self.graph, node_ids, bypass))
+
+    def rename(self, node_id: str, new_id: str) -> str | None:
+        """Rename a node (links and reroute dots follow); returns why not when the id is unusable."""
+        new_id = new_id.strip()
+        if new_id == node_id:
+            return None
+        if not _NAME.match(new_id):
+            return "ids start with a letter or _ and hold only letters, digits, _ and -"
+        if new_id in self.graph.nodes:
+            return f"there is already a node {new_id!r}"
+        state = editor_state(self.graph)
+        renamed = {}
+        for key, points in state["reroutes"].items():
+            link = _parse_key(key)
+            if link is not None:
+                key = link_key(commands._renamed(link, node_id, new_id))
+            renamed[key] = points
+        self.stack.beginMacro(f"Rename {node_id} to {new_id}")
+        self.stack.push(commands.RenameNodeCommand(self.graph, node_id, new_id))
+        if renamed != state["reroutes"]:
+            state["reroutes"] = renamed
+            self.set_editor_state(state, "Rename")
+        self.stack.endMacro()
+        return None
+
+    def set_meta(self, key: str, value: Any) -> None:
+        if self.graph.meta.get(key) != value:
+            self.stack.push(commands.SetMetaCommand(self.graph, key, value))
 
     # -- links --
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -67,7 +67,10 @@ class Field:
 
 
 class Inspector(QScrollArea):
-    """Shows and edits the params of one node (the single selected one)."""
+    """Shows and edits the params of one node (the single selected one), or the graph's name."""
+
+    #: The shown node got a new id (the window selects it again under that id).
+    renamed = Signal(str)
 
     def __init__(self, editor: GraphEditor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,11 +94,8 @@ class Inspector(QScrollArea):
         layout = QVBoxLayout(body)
         layout.setAlignment(Qt.AlignmentFlag.AlignTop)
         if self.node_id is None:
-            hint = QLabel("Select one node to edit its params.")
-            hint.setProperty("role", "hint")
-            hint.setWordWrap(True)
-            layout.addWidget(hint)
-            self.setWidget(body)
+            self._graph_form(layout)
+            self._set_body(body)
             return
         node = self.graph.nodes[self.node_id]
         cls = self.graph.registry.node(node.type)
@@ -103,13 +103,14 @@ class Inspector(QScrollArea):
                        f"{cls.title() if cls else node.type}")
         title.setProperty("role", "title")
         layout.addWidget(title)
-        sub = QLabel(f"<b>{self.node_id}</b> · {node.type} v{node.version}")
+        sub = QLabel(f"{node.type} v{node.version}")
         sub.setProperty("role", "hint")
         sub.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(sub)
+        layout.addLayout(self._id_row())
         if cls is None:
             layout.addWidget(self._missing_box(node.plugin or {}, node.params))
-            self.setWidget(body)
+            self._set_body(body)
             return
         if cls.description:
             desc = QLabel(cls.description)
@@ -154,7 +155,66 @@ class Inspector(QScrollArea):
             none = QLabel("This node has no params.")
             none.setProperty("role", "hint")
             layout.addWidget(none)
+        self._set_body(body)
+
+    def _set_body(self, body: QWidget) -> None:
+        # The old form may be mid-signal (an id edit that renamed the node): delete it later.
+        old = self.takeWidget()
+        if old is not None:
+            old.hide()
+            old.deleteLater()
         self.setWidget(body)
+
+    def _id_row(self) -> QFormLayout:
+        """The node's id, editable: it is how ``kinograph run --set ID.PARAM=...`` names it."""
+        row = QFormLayout()
+        self.id_edit = QLineEdit(self.node_id or "")
+        self.id_edit.setToolTip("The node's id: links and `kinograph run --set ID.PARAM=VALUE` use it.")
+        self.id_error = QLabel("")
+        self.id_error.setProperty("role", "error")
+        self.id_error.hide()
+        box = QWidget()
+        box_layout = QVBoxLayout(box)
+        box_layout.setContentsMargins(0, 0, 0, 0)
+        box_layout.addWidget(self.id_edit)
+        box_layout.addWidget(self.id_error)
+        row.addRow(QLabel("Id"), box)
+
+        def rename() -> None:
+            if self.node_id is None:
+                return
+            old, new = self.node_id, self.id_edit.text().strip()
+            error = self.editor.rename(old, new)
+            self.id_error.setText(error or "")
+            self.id_error.setVisible(error is not None)
+            if error is None and new != old:
+                self.renamed.emit(new)
+
+        self.id_edit.editingFinished.connect(rename)
+        return row
+
+    def _graph_form(self, layout: QVBoxLayout) -> None:
+        """With no node selected: the graph's own name and description."""
+        title = QLabel("Graph")
+        title.setProperty("role", "title")
+        layout.addWidget(title)
+        hint = QLabel("Select one node to edit its params.")
+        hint.setProperty("role", "hint")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+        form = QFormLayout()
+        self.graph_name = QLineEdit(str(self.graph.meta.get("name", "")))
+        self.graph_name.editingFinished.connect(lambda: self.editor.set_meta("name", self.graph_name.text()))
+        self.graph_description = QPlainTextEdit(str(self.graph.meta.get("description", "")))
+        self.graph_description.setFixedHeight(90)
+        self.graph_description.textChanged.connect(
+            lambda: self.editor.set_meta("description", self.graph_description.toPlainText()))
+        form.addRow("Name", self.graph_name)
+        form.addRow("Description", self.graph_description)
+        layout.addLayout(form)
+        counts = QLabel(f"{len(self.graph.nodes)} nodes, {len(self.graph.links)} links")
+        counts.setProperty("role", "hint")
+        layout.addWidget(counts)
 
     def _missing_box(self, plugin: dict[str, Any], params: dict[str, Any]) -> QWidget:
         box = QWidget()
@@ -373,6 +433,14 @@ class Inspector(QScrollArea):
     def _on_change(self, change: GraphChange) -> None:
         if change.kind == "reset" or (change.kind == "node_removed" and change.node_id == self.node_id):
             self.show_node(None)
+        elif change.kind == "meta_changed" and self.node_id is None and change.name in ("name", "description"):
+            widget = self.graph_name if change.name == "name" else self.graph_description
+            text = str(change.value or "")
+            current = widget.text() if isinstance(widget, QLineEdit) else widget.toPlainText()
+            if current != text:
+                widget.blockSignals(True)
+                widget.setText(text) if isinstance(widget, QLineEdit) else widget.setPlainText(text)
+                widget.blockSignals(False)
         elif change.node_id == self.node_id and self.node_id is not None:
             if change.kind == "param_changed" and change.name in self.fields:
                 field = self.fields[change.name]

@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self.palette.activated.connect(self._add_at_centre)
+        self.inspector.renamed.connect(lambda node_id: self.view.select_only([node_id]))
         self.view.file_dropped.connect(self.open_file)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QLineEdit, QSpinBox
+from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QLineEdit, QSpinBox
 
 
 def _select(window, type_id: str) -> str:
@@ -81,3 +81,41 @@ def test_missing_node_type_shows_what_to_install(window) -> None:
     labels = " ".join(label.text() for label in window.inspector.widget().findChildren(QLabel))
     assert "Install the package <b>acme-nodes</b>" in labels
     assert window.inspector.fields == {}  # nothing editable: params are kept as they are
+
+
+def test_renaming_a_node_keeps_its_links_and_place_and_undoes_exactly(window) -> None:
+    e = window.editor
+    a = e.add_node("kinograph.frames.test_pattern", (0, 0))
+    b = e.add_node("test.invert", (300, 0))
+    c = e.add_node("test.collect", (600, 0))
+    e.connect(f"{a}.frames", f"{b}.frames")
+    e.connect(f"{b}.frames", f"{c}.frames")
+    e.add_reroute(window.graph.links[0], 0, (150.0, 60.0))
+    before = window.graph.to_json()
+    window.stack.clear()
+    window.view.select_only([b])
+    edit = window.inspector.id_edit
+    edit.setText("9 bad")
+    edit.editingFinished.emit()
+    assert window.inspector.id_error.isVisibleTo(window.inspector) and b in window.graph.nodes
+    edit.setText("flip")
+    edit.editingFinished.emit()
+    QApplication.processEvents()
+    assert list(window.graph.nodes) == [a, "flip", c]  # same place in the file
+    assert [str(link) for link in window.graph.links] == [f"{a}.frames -> flip.frames", f"flip.frames -> {c}.frames"]
+    assert list(window.graph.meta["editor"]["reroutes"]) == [f"{a}.frames->flip.frames"]
+    assert window.inspector.node_id == "flip" and window.stack.count() == 1
+    window.stack.undo()
+    assert window.graph.to_json() == before
+
+
+def test_graph_name_and_description_when_nothing_is_selected(window) -> None:
+    window.scene.clearSelection()
+    window.inspector.graph_name.setText("camera move")
+    window.inspector.graph_name.editingFinished.emit()
+    QTest.keyClicks(window.inspector.graph_description, "pans")
+    assert window.graph.meta["name"] == "camera move" and window.graph.meta["description"] == "pans"
+    assert window.stack.count() == 2  # typing the description is one step
+    window.stack.undo()
+    assert window.graph.meta["description"] == ""
+    assert window.inspector.graph_description.toPlainText() == ""
