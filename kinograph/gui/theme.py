@@ -83,6 +83,9 @@ QHeaderView::section { background: #2d3137; color: #c8ccd1; border: none; paddin
 QLabel[role="error"] { color: #ff8a80; }
 QLabel[role="hint"] { color: #9aa0a6; }
 QLabel[role="title"] { font-size: 13pt; font-weight: 600; }
+QCheckBox::indicator { width: 13px; height: 13px; border: 1px solid #6a717b; border-radius: 3px;
+    background: #1b1d21; }
+QCheckBox::indicator:checked { background: #4a86e8; border-color: #4a86e8; }
 QToolTip { background: #111315; color: #e3e5e8; border: 1px solid #3a3f46; }
 """
 
