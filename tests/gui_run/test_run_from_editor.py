@@ -8,6 +8,8 @@ from PySide6.QtCore import Qt
 from run_helpers import add_pattern_to_video, run_and_wait
 
 from kinograph.core.events import Event
+from kinograph.core.graph import Graph
+from kinograph.gui.run.badges import STALE_COLOR
 
 
 def badge_text(window, node_id: str) -> str:
@@ -45,6 +47,9 @@ def test_rerun_after_an_edit_takes_upstream_from_the_cache(qtbot, run_window, tm
     first_size = out.stat().st_size
 
     assert run_window.editor.set_param(write, "crf", 40) is None
+    qtbot.waitUntil(lambda: "edited since the last run" in run_window.node_item(write).toolTip(), timeout=2000)
+    assert run_window.node_item(write).badge.color == STALE_COLOR  # greyed: out of date
+    assert run_window.node_item(pattern).badge.color != STALE_COLOR  # upstream of the edit: still good
     result = run_and_wait(qtbot, run_window)
 
     assert result.states == {pattern: "cached", write: "done"}
@@ -154,3 +159,24 @@ def test_run_selected_runs_only_what_the_selection_needs(qtbot, run_window, tmp_
     steps = run_window.graph.nodes[path].params["steps"]
     assert set(viewer.motion_plot.curves) == {"pan_x", "pan_y", "zoom", "rotation"}
     assert all(len(values) == steps for values in viewer.motion_plot.curves.values())
+
+
+def test_opening_another_graph_during_a_run_drops_the_old_run(qtbot, run_window, registry, tmp_path: Path) -> None:
+    out = tmp_path / "old.mp4"
+    pattern, _write = add_pattern_to_video(run_window, out, frames=100_000)
+    features = run_window.run_features
+    with qtbot.waitSignal(features.controller.event, timeout=30000,
+                          check_params_cb=lambda e: e.kind == "node_progress"):
+        run_window.actions["run"].trigger()
+    other = Graph(registry)
+    other.add_node("kinograph.value.number", node_id=pattern)  # same id, another graph
+    other.save(tmp_path / "other.json")
+    assert run_window.open_file(tmp_path / "other.json")
+
+    qtbot.waitUntil(lambda: not features.controller.busy, timeout=20000)
+    assert not out.exists()
+    assert run_window.node_item(pattern).badge is None  # nothing of the old run on the new graph
+    assert features.controller.record.outputs == {}
+    run_window.view.select_only([pattern])
+    result = run_and_wait(qtbot, run_window, selected=True)
+    assert result.states == {pattern: "done"}

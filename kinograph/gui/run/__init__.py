@@ -203,6 +203,8 @@ class RunFeatures(QObject):
         self.window.show_status(message.replace("\n", " "))
 
     def _on_busy(self, busy: bool) -> None:
+        if not busy and not self.controller.run_is_current:
+            self.run_state.setText("")
         self.cancel_action.setEnabled(busy)
         self.run_action.setEnabled(not busy)
         self.run_selected_action.setEnabled(not busy)
@@ -224,7 +226,7 @@ class RunFeatures(QObject):
     def _graph_changed(self, change: object) -> None:
         kind = getattr(change, "kind", "")
         if kind == "reset":
-            self.controller.record.forget()
+            self.controller.forget()
             self.viewer.show_node(None)
         elif kind == "node_removed":
             node_id = getattr(change, "node_id", None)

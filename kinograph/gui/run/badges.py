@@ -33,6 +33,7 @@ COLORS = {
     "bypassed": "#8a6d1f",
     "cancelled": "#b7791f",
 }
+STALE_COLOR = "#3f444c"
 THUMB_MAX_W = 128
 THUMB_MAX_H = 72
 MESSAGE_CHARS = 140
@@ -48,8 +49,16 @@ class NodeRunState:
     seconds: float | None = None
     message: str = ""
     details: str = ""
+    #: The node (or something upstream) was edited after this state was reached.
+    stale: bool = False
 
     def badge(self) -> Badge:
+        badge = self._badge()
+        if self.stale and self.state not in ("queued", "running"):
+            return Badge(badge.text, STALE_COLOR, None, "edited since the last run: " + badge.tooltip, badge.message)
+        return badge
+
+    def _badge(self) -> Badge:
         color = COLORS.get(self.state, "#5f6b7a")
         if self.state == "running":
             if self.total:
@@ -104,6 +113,8 @@ class RunBadges(QObject):
         self.thumbnails: dict[str, QImage] = {}
         #: Thumbnails hang under their nodes; a dense graph may want them off (View menu).
         self.show_thumbnails = True
+        #: Nodes edited (or downstream of an edit) since the last run started.
+        self.edited: set[str] = set()
         self._drawn: dict[str, tuple[Any, Badge | None]] = {}
         self._thumb_items: dict[str, tuple[Any, ThumbnailItem]] = {}
         self._reapply = QTimer(self)
@@ -117,6 +128,7 @@ class RunBadges(QObject):
     def on_event(self, event: Event) -> None:
         kind, node_id, data = event.kind, event.node_id, event.data
         if kind == "run_started":
+            self.edited.clear()
             for node in data.get("plan", []):
                 self.states[node] = NodeRunState("queued")
                 self.apply_one(node)
@@ -149,6 +161,8 @@ class RunBadges(QObject):
             self.states[node_id] = NodeRunState("bypassed" if because == "bypassed" else "skipped", message=because)
         else:
             return
+        # Edited while this run was going: what it reports is already out of date.
+        self.states[node_id].stale = node_id in self.edited
         self.apply_one(node_id)
 
     def on_finished(self, result: RunResult) -> None:
@@ -249,8 +263,27 @@ class RunBadges(QObject):
             self.states.pop(change.node_id, None)
             self.thumbnails.pop(change.node_id, None)
             self._drawn.pop(change.node_id, None)
+        elif change.kind in ("param_changed", "bypass_changed") and change.node_id:
+            self.mark_stale([change.node_id])
+        elif change.kind in ("link_added", "link_removed") and change.link is not None:
+            self.mark_stale([change.link.target_node])
         # The scene updates its items in its own observer: draw once it is done.
         self._reapply.start()
+
+    def mark_stale(self, node_ids: list[str]) -> None:
+        """Grey out the results of these nodes and everything downstream: they are out of date."""
+        graph = self.window.graph
+        todo, seen = list(node_ids), set()
+        while todo:
+            node_id = todo.pop()
+            if node_id in seen:
+                continue
+            seen.add(node_id)
+            self.edited.add(node_id)
+            state = self.states.get(node_id)
+            if state is not None and not state.stale:
+                state.stale = True
+            todo.extend(link.target_node for link in graph.links if link.source_node == node_id)
 
     def detach(self) -> None:
         self._unsubscribe()

@@ -85,6 +85,10 @@ class RunController(QObject):
         self.session = session or Session(graph.registry)
         self.record = RunRecord()
         self.device = "auto"
+        #: Bumped when the window takes another graph: results of a run started before belong
+        #: to the old graph and are dropped.
+        self.generation = 0
+        self._run_generation = 0
         self._thread: threading.Thread | None = None
         self._cancel: CancelToken | None = None
         self._worker_event.connect(self._on_worker_event, Qt.ConnectionType.QueuedConnection)
@@ -103,6 +107,7 @@ class RunController(QObject):
                              stream_cache="outputs")
         cancel = CancelToken()
         self._cancel = cancel
+        self._run_generation = self.generation
         self._thread = threading.Thread(
             target=self._work, args=(snapshot, options, cancel), name="kinograph-editor-run", daemon=True
         )
@@ -110,6 +115,17 @@ class RunController(QObject):
         self.run_started.emit(options)
         self._thread.start()
         return True
+
+    @property
+    def run_is_current(self) -> bool:
+        """False while a run started on a graph the window no longer shows is winding down."""
+        return self._run_generation == self.generation
+
+    def forget(self) -> None:
+        """The window took another graph: drop all results and cancel a run of the old one."""
+        self.generation += 1
+        self.record.forget()
+        self.cancel()
 
     def cancel(self) -> None:
         """Ask the run to stop; streams stop at the next chunk, writers leave no file behind."""
@@ -151,7 +167,8 @@ class RunController(QObject):
 
     @Slot(object)
     def _on_worker_event(self, event: Event) -> None:
-        self.event.emit(event)
+        if self.run_is_current:
+            self.event.emit(event)
 
     @Slot(object, str, str)
     def _on_worker_done(self, result: RunResult | None, message: str, details: str) -> None:
@@ -159,9 +176,12 @@ class RunController(QObject):
             self._thread.join(1.0)
         self._thread = None
         self._cancel = None
-        if result is not None:
+        current = self.run_is_current
+        if result is not None and current:
             self.record.take(result)
         self.busy_changed.emit(False)
+        if not current:
+            return
         if result is None:
             self.run_refused.emit(message, details)
         else:
