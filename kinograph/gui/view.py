@@ -15,6 +15,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from kinograph.core.node import Node
+from kinograph.gui.items.link_item import LinkItem
 from kinograph.gui.items.node_item import NodeItem
 from kinograph.gui.palette import MIME_NODE_TYPE
 from kinograph.gui.scene import GraphScene
@@ -52,6 +53,7 @@ class GraphView(QGraphicsView):
         self._space_panned = False
         self.last_scene_pos = QPointF()
         self._kept_selection: list = []
+        self._rubber_band = False
         scene.search_requested.connect(self.open_link_search)
 
     # -- zoom, pan, fit --
@@ -115,7 +117,8 @@ class GraphView(QGraphicsView):
             # Ctrl+drag cuts links: no rubber band at the same time.
             self.setDragMode(QGraphicsView.DragMode.NoDrag)
         self._kept_selection = []
-        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier and self.itemAt(event.position().toPoint()) is None:
+        self._rubber_band = self.itemAt(event.position().toPoint()) is None
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier and self._rubber_band:
             # Shift+box select adds to the selection (Qt would replace it).
             self._kept_selection = list(self.graph_scene.selectedItems())
         super().mousePressEvent(event)
@@ -138,6 +141,13 @@ class GraphView(QGraphicsView):
             return
         super().mouseReleaseEvent(event)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        if self._rubber_band:
+            # A box selects nodes (and dots, frames); links crossing it stay unselected, so
+            # Delete after a box select never removes links between nodes outside the box.
+            for item in self.graph_scene.selectedItems():
+                if isinstance(item, LinkItem):
+                    item.setSelected(False)
+            self._rubber_band = False
         for item in self._kept_selection:
             item.setSelected(True)
         self._kept_selection = []

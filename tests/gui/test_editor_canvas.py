@@ -152,6 +152,9 @@ def test_moving_a_node_with_the_mouse_is_one_undo_step(window) -> None:
 
 def test_box_select_and_delete(window) -> None:
     ids = _pipeline(window)
+    # A link passing under the box, between nodes outside it, must survive the delete.
+    far = window.editor.add_node("test.add", (700, -250))
+    window.editor.connect(f"{ids['number']}.value", f"{far}.a")
     view = window.view
     top_left = view.mapFromScene(QPointF(-40, -40))
     bottom_right = view.mapFromScene(QPointF(560, 140))
@@ -159,7 +162,21 @@ def test_box_select_and_delete(window) -> None:
     assert sorted(window.scene.selected_node_ids()) == sorted([ids["pattern"], ids["invert"]])
     window.view.setFocus()
     QTest.keyClick(window.view, Qt.Key.Key_Delete)
-    assert sorted(window.graph.nodes) == sorted([ids["collect"], ids["number"]])
+    assert sorted(window.graph.nodes) == sorted([ids["collect"], ids["number"], far])
+    assert [str(link) for link in window.graph.links] == [f"{ids['number']}.value -> {far}.a"]
+
+
+def test_click_a_link_and_delete_it(window) -> None:
+    ids = _pipeline(window)
+    window.editor.connect(f"{ids['pattern']}.frames", f"{ids['invert']}.frames")
+    QApplication.processEvents()
+    link_item = next(iter(window.scene.link_items.values()))
+    point = window.view.mapFromScene(link_item.path().pointAtPercent(0.5))
+    QTest.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+    assert link_item.isSelected()
+    window.view.setFocus()
+    QTest.keyClick(window.view, Qt.Key.Key_Delete)
+    assert window.graph.links == [] and len(window.graph.nodes) == 4
 
 
 def test_wheel_zooms_around_the_cursor_and_f_fits(window) -> None:
