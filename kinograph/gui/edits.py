@@ -189,7 +189,11 @@ class GraphEditor:
         except ValidationError as exc:
             problems = validation_problems(exc, f"nodes.{node_id}.params")
             own = [p for p in problems if p.where == f"nodes.{node_id}.params.{name}"]
-            return "; ".join(p.message for p in own or problems)
+            if own:
+                return "; ".join(p.message for p in own)
+            # Another param (from the file) is refused and blocks this edit: name it.
+            prefix = f"nodes.{node_id}.params."
+            return "fix first: " + "; ".join(f"{p.where.removeprefix(prefix)}: {p.message}" for p in problems)
         return None
 
     def set_param(self, node_id: str, name: str, value: Any) -> str | None:

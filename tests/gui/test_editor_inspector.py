@@ -119,3 +119,16 @@ def test_graph_name_and_description_when_nothing_is_selected(window) -> None:
     window.stack.undo()
     assert window.graph.meta["description"] == ""
     assert window.inspector.graph_description.toPlainText() == ""
+
+
+def test_fixing_a_refused_value_from_the_file_undoes_back_to_it(window) -> None:
+    node_id = window.editor.add_node("guitest.styled", (0, 0))
+    window.graph.nodes[node_id].params["tint"] = "not a colour"
+    before = window.graph.to_json()
+    window.stack.clear()
+    assert window.editor.set_param(node_id, "mode", "best").startswith("fix first: tint:")
+    assert window.editor.set_param(node_id, "tint", "#112233") is None
+    window.stack.undo()
+    assert window.graph.to_json() == before
+    window.stack.redo()
+    assert window.graph.nodes[node_id].params["tint"] == "#112233"
