@@ -149,8 +149,14 @@ def test_run_selected_runs_only_what_the_selection_needs(qtbot, run_window, tmp_
     add_pattern_to_video(run_window, out)
     path = run_window.editor.add_node("kinograph.motion.camera_path", (0.0, 300.0))
     run_window.view.select_only([path])
+    box = run_window.run_features.device_box
+    assert [box.itemText(i) for i in range(box.count())][:2] == ["auto", "cpu"]
+    box.setCurrentText("cpu")
+    options = []
+    run_window.run_features.controller.run_started.connect(options.append)
 
     result = run_and_wait(qtbot, run_window, selected=True)
+    assert options[0].device == "cpu" and options[0].targets == [path]
 
     assert result.plan == [path] and result.states == {path: "done"}
     assert not out.exists()
@@ -180,3 +186,14 @@ def test_opening_another_graph_during_a_run_drops_the_old_run(qtbot, run_window,
     run_window.view.select_only([pattern])
     result = run_and_wait(qtbot, run_window, selected=True)
     assert result.states == {pattern: "done"}
+
+
+def test_log_shows_warnings_and_keeps_failure_details(run_window) -> None:
+    log = run_window.run_features.log
+    log.add_event(Event("node_warning", "features", {"message": "ResNet weights unavailable, random init"}))
+    log.add_event(Event("node_progress", "features", {"done": 1, "total": 2}))  # badges show progress, not the log
+    log.add_event(Event("node_failed", "motion", {"message": "bad input", "traceback": "Traceback: here"}))
+    assert log.texts() == ["features: warning: ResNet weights unavailable, random init", "motion: failed: bad input"]
+    assert log.details.toPlainText() == "Traceback: here"  # the newest failure is selected
+    log.lines.setCurrentRow(0)
+    assert log.details.isHidden()
