@@ -22,11 +22,11 @@ DEFAULT_OUT = Path(__file__).resolve().parent.parent / "kinograph/plugins/learne
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--epochs", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=20)
     args = parser.parse_args()
     torch.set_num_threads(2)
     began = time.perf_counter()
-    features, targets = synthetic_dataset(512, samples=4096, steps=48, seed=0)
+    features, targets = synthetic_dataset(512, samples=2048, steps=32, seed=0)
 
     def log(epoch: int, loss: float) -> None:
         if epoch % 4 == 0 or epoch == args.epochs - 1:

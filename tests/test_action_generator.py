@@ -10,13 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from test_resnet_features import Keep, _TestNodes, photo
+from test_resnet_features import Keep, _TestNodes
 
 from kinograph.api import GraphError, ModelStore, Motion, NodeFailure, RunOptions, Session, resolve_path
 from kinograph.core.cli import main as kinograph_main
 from kinograph.core.registry import reset_registry
 from kinograph.core.validation import validate
 from kinograph.plugins.learned.action_generator import DEFAULT_CHECKPOINT
+from kinograph.plugins.learned.action_model import MotionRanges
 from kinograph.plugins.learned.checkpoints import read_metadata
 from kinograph.plugins.learned.train import fit_action_generator, synthetic_dataset
 from kinograph.testing import PluginHarness
@@ -88,11 +89,12 @@ def test_motion_is_bounded_smooth_and_moves(harness: PluginHarness, checkpoint: 
         values = camera(m)
         assert np.isfinite(values).all()
         assert (values[:, 2] >= 1.0).all()
-        assert np.abs(values[:, 3]).max() <= 3.0 * strength + 1e-6
+        ranges = MotionRanges.at(strength)
+        assert np.abs(values[:, 3]).max() <= ranges.rotation + 1e-6
         for aspect in (1.0, 16 / 9, 9 / 16, 2.0):
             assert corners_inside(m, aspect), f"view leaves a {aspect:.2f} image"
         assert m.flow is not None and m.flow.shape == (60, 5, 5, 2) and m.flow.dtype == np.float32
-        assert np.abs(m.flow).max() <= 0.02 * strength + 1e-6
+        assert np.abs(m.flow).max() <= ranges.flow + 1e-6
         # Smooth: the change of velocity is small next to the velocity itself.
         first = np.abs(np.diff(values, axis=0)).max(axis=0)
         second = np.abs(np.diff(values, n=2, axis=0)).max(axis=0)

@@ -36,7 +36,7 @@ class MotionRanges:
 
     @classmethod
     def at(cls, strength: float) -> MotionRanges:
-        return cls(zoom=0.3 * strength, rotation=3.0 * strength, flow=0.02 * strength)
+        return cls(zoom=0.3 * strength, rotation=2.0 * strength, flow=0.02 * strength)
 
 
 class ActionGenerator(nn.Module):

@@ -213,6 +213,8 @@ def prepare(batch: Any, device: str, input_size: int) -> Any:
     import torch
     from torch.nn import functional
 
+    if not batch.flags.writeable:
+        batch = batch.copy()  # cached inputs are read-only; torch wants writable memory
     x = torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).float().div_(255.0)
     if input_size:
         height, width = x.shape[-2:]
