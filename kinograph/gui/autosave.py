@@ -186,10 +186,12 @@ class Autosaver(QObject):
         with contextlib.suppress(FileNotFoundError):
             self.file.unlink()
 
-    def stop(self) -> None:
+    def stop(self, remove: bool = True) -> None:
+        """Stop saving; remove the recovery file unless told to keep it."""
         self.timer.stop()
         self._unsubscribe()
-        self.remove()
+        if remove:
+            self.remove()
 
 
 class RecoveryBar(QToolBar):

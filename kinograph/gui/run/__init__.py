@@ -75,7 +75,7 @@ class RunFeatures(QObject):
         window.installEventFilter(self)
         app = QApplication.instance()
         if app is not None:
-            app.aboutToQuit.connect(self.close)
+            app.aboutToQuit.connect(self._quitting)
 
     # -- building --
 
@@ -250,13 +250,24 @@ class RunFeatures(QObject):
         if not visible:
             self.close()
 
-    def close(self) -> None:
-        """The window closed cleanly: stop any run, remove the recovery file."""
+    def _quitting(self) -> None:
+        # The application quits with this window still open (not through its close button):
+        # unsaved work was never confirmed lost, so keep it for the next start.
+        try:
+            keep = self.window.isVisible() and not self.window.stack.isClean()
+        except RuntimeError:
+            keep = False
+        if keep:
+            self.autosaver.save_now()
+        self.close(keep_recovery=keep)
+
+    def close(self, keep_recovery: bool = False) -> None:
+        """The window closed cleanly: stop any run, remove the recovery file (unless kept)."""
         if self._closed:
             return
         self._closed = True
         self.controller.shutdown()
-        self.autosaver.stop()
+        self.autosaver.stop(remove=not keep_recovery)
         self.badges.detach()
 
 
