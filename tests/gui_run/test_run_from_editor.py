@@ -142,6 +142,15 @@ def test_invalid_graph_is_refused_with_a_reason(qtbot, run_window) -> None:
     assert "record" in message  # the unconnected required input is named
     assert not features.controller.busy and run_window.actions["run"].isEnabled()
     assert fail in run_window.graph.nodes
+    assert any("record" in line for line in features.log.texts())
+
+
+def test_a_graph_without_output_nodes_suggests_run_selected(qtbot, run_window) -> None:
+    run_window.editor.add_node("kinograph.value.number", (0.0, 0.0))
+    features = run_window.run_features
+    with qtbot.waitSignal(features.controller.run_refused, timeout=10000):
+        run_window.actions["run"].trigger()
+    assert "Run selected" in run_window.statusBar().currentMessage()
 
 
 def test_run_selected_runs_only_what_the_selection_needs(qtbot, run_window, tmp_path: Path) -> None:

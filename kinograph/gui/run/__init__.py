@@ -198,7 +198,9 @@ class RunFeatures(QObject):
 
     def _on_refused(self, message: str, details: str) -> None:
         self.run_state.setText("not run")
-        self.log.add_line(message, "error", details if details != message.split("\n", 1)[-1] else "")
+        if "no output node" in message:
+            message += "; or select nodes and use Run selected (Shift+F5)"
+        self.log.add_line(message, "error", details)
         self.log_dock.show()
         self.window.show_status(message.replace("\n", " "))
 

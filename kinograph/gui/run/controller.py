@@ -153,7 +153,8 @@ class RunController(QObject):
         try:
             result = self.session.run(snapshot, options, [self._worker_event.emit], cancel)
         except GraphError as exc:
-            message, details = "The graph cannot run:\n" + exc.describe(), exc.describe()
+            problems = exc.describe()
+            message, details = "The graph cannot run: " + "; ".join(problems.splitlines()), problems
         except KinographError as exc:
             message, details = str(exc), traceback.format_exc()
         except Exception as exc:  # a bug somewhere below: report it, keep the editor alive
