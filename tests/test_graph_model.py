@@ -75,3 +75,42 @@ def test_new_ids_are_unique_and_valid(registry: Registry) -> None:
     first = graph.add_node("test.add")
     second = graph.add_node("test.add")
     assert (first.id, second.id) == ("add", "add2")
+
+
+def test_editing_one_param_is_not_blocked_by_another_invalid_one(registry: Registry) -> None:
+    graph = Graph.from_json(
+        '{"format": "kinograph.graph", "version": 1, "nodes": {"tp": {"type": "kinograph.frames.test_pattern",'
+        ' "params": {"width": 3}}}, "links": []}',
+        registry,
+    )
+    graph.set_param("tp", "height", "64")  # coerced by its type
+    assert graph.nodes["tp"].params["height"] == 64
+    assert graph.nodes["tp"].params["width"] == 3  # still there, still reported by validation
+    with pytest.raises(GraphError, match="width"):
+        graph.set_param("tp", "width", 4)
+
+
+def test_rename_keeps_order_and_links(registry: Registry) -> None:
+    graph = Graph(registry)
+    graph.add_node("kinograph.value.number", "n")
+    graph.add_node("test.add", "add")
+    graph.add_node("test.record", "rec")
+    graph.connect("n.value", "add.a")
+    graph.connect("add.sum", "rec.value")
+    graph.rename_node("add", "plus")
+    assert list(graph.nodes) == ["n", "plus", "rec"]
+    assert [str(link) for link in graph.links] == ["n.value -> plus.a", "plus.sum -> rec.value"]
+    with pytest.raises(GraphError):
+        graph.rename_node("plus", "9bad")
+
+
+def test_insert_at_index_and_meta_removal(registry: Registry) -> None:
+    graph = Graph(registry)
+    graph.add_node("kinograph.value.number", "a")
+    graph.add_node("kinograph.value.number", "c")
+    node, _ = graph.remove_node("a")
+    graph.insert_node(node, index=0)
+    assert list(graph.nodes) == ["a", "c"]
+    graph.set_meta("editor", {"x": 1})
+    graph.set_meta("editor", None)
+    assert "editor" not in graph.meta

@@ -89,8 +89,9 @@ class GraphNode:
 
 @dataclass(frozen=True)
 class GraphChange:
-    """What changed: ``kind`` is node_added, node_removed, link_added, link_removed,
-    param_changed, bypass_changed, ui_changed, meta_changed or reset."""
+    """What changed: ``kind`` is node_added, node_removed, node_renamed (``name`` old id,
+    ``value`` new id), link_added, link_removed, param_changed, bypass_changed, ui_changed,
+    meta_changed or reset."""
 
     kind: str
     node_id: str | None = None
@@ -202,12 +203,37 @@ class Graph:
         self.insert_node(node)
         return node
 
-    def insert_node(self, node: GraphNode) -> None:
-        """Put back a node exactly as given (undo, paste, unknown types)."""
+    def insert_node(self, node: GraphNode, index: int | None = None) -> None:
+        """Put back a node exactly as given (undo, paste, unknown types), at ``index`` in file order."""
         if node.id in self.nodes:
             raise GraphError(Problem(f"nodes.{node.id}", "a node with this id already exists"))
-        self.nodes[node.id] = copy.deepcopy(node)
+        if index is None or index >= len(self.nodes):
+            self.nodes[node.id] = copy.deepcopy(node)
+        else:
+            items = list(self.nodes.items())
+            items.insert(index, (node.id, copy.deepcopy(node)))
+            self.nodes = dict(items)
         self._emit(GraphChange("node_added", node.id))
+
+    def rename_node(self, old: str, new: str) -> None:
+        """Give a node another id, keeping its place in the file and its links."""
+        node = self._node(old)
+        if not _NAME.match(new):
+            raise GraphError(Problem(f"nodes.{new}", "node ids must match [A-Za-z_][A-Za-z0-9_-]*"))
+        if new in self.nodes:
+            raise GraphError(Problem(f"nodes.{new}", "a node with this id already exists"))
+        self.nodes = {(new if key == old else key): value for key, value in self.nodes.items()}
+        node.id = new
+        self.links = [
+            Link(
+                new if link.source_node == old else link.source_node,
+                link.source_port,
+                new if link.target_node == old else link.target_node,
+                link.target_port,
+            )
+            for link in self.links
+        ]
+        self._emit(GraphChange("node_renamed", new, name=old, value=new))
 
     def remove_node(self, node_id: str) -> tuple[GraphNode, list[Link]]:
         """Remove a node and its links; returns both so an undo can restore them."""
@@ -273,10 +299,10 @@ class Graph:
         self._emit(GraphChange("link_added", link.target_node, link))
         return link
 
-    def add_link(self, link: Link) -> None:
+    def add_link(self, link: Link, index: int | None = None) -> None:
         """Add a link as is, without type checks (undo, paste, unknown node types)."""
         if link not in self.links:
-            self.links.append(link)
+            self.links.insert(len(self.links) if index is None else index, link)
             self._emit(GraphChange("link_added", link.target_node, link))
 
     def disconnect(self, link: Link) -> None:
@@ -288,12 +314,17 @@ class Graph:
         """Set one param; an invalid value raises GraphError with the pydantic message."""
         self.set_params(node_id, {name: value})
 
-    def set_params(self, node_id: str, values: dict[str, Any]) -> None:
+    def set_params(self, node_id: str, values: dict[str, Any], *, check: bool = True) -> None:
+        """Set several params; each changed value is checked (``check=False``: put back as is, for undo).
+
+        Only the changed params are judged: a file's invalid value in another param does not
+        block editing this one.
+        """
         node = self._node(node_id)
         cls = self.registry.node(node.type)
         merged = {**node.params, **values}
-        if cls is not None:
-            merged = self._checked_params(node_id, cls, merged)
+        if cls is not None and check:
+            merged = self._checked_changes(node_id, cls, node.params, values)
         for name in values:
             node.params[name] = merged.get(name)
         for name in values:
@@ -316,7 +347,11 @@ class Graph:
         self.set_ui(node_id, "pos", [round(float(pos[0]), 1), round(float(pos[1]), 1)])
 
     def set_meta(self, key: str, value: Any) -> None:
-        self.meta[key] = value
+        """Set a meta key (``None`` removes it)."""
+        if value is None:
+            self.meta.pop(key, None)
+        else:
+            self.meta[key] = value
         self._emit(GraphChange("meta_changed", name=key, value=value))
 
     def _node(self, node_id: str) -> GraphNode:
@@ -324,6 +359,30 @@ class Graph:
             return self.nodes[node_id]
         except KeyError:
             raise GraphError(Problem(f"nodes.{node_id}", "there is no such node")) from None
+
+    def _checked_changes(
+        self, node_id: str, cls: type[Node], current: dict[str, Any], values: dict[str, Any]
+    ) -> dict[str, Any]:
+        merged = {**current, **values}
+        try:
+            return self._checked_params(node_id, cls, merged)
+        except GraphError as exc:
+            prefix = f"nodes.{node_id}.params"
+            mine = [
+                p for p in exc.problems
+                if p.where == prefix or any(p.where.startswith(f"{prefix}.{name}") for name in values)
+            ]
+            if mine:
+                raise GraphError(mine) from None
+        # Other params were already invalid: check and coerce just the changed ones.
+        model = cls.Params.model_construct(**merged)
+        for name, value in values.items():
+            try:
+                cls.Params.__pydantic_validator__.validate_assignment(model, name, value)
+            except ValidationError as exc:
+                raise GraphError(validation_problems(exc, f"nodes.{node_id}.params")) from None
+        dumped = model.model_dump(mode="json", include=set(values), warnings=False)
+        return {**merged, **dumped}
 
     def _checked_params(self, node_id: str, cls: type[Node], values: dict[str, Any]) -> dict[str, Any]:
         try:
