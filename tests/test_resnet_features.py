@@ -309,3 +309,14 @@ def test_output_info_and_missing_image_are_known_before_running(harness: PluginH
 def test_a_wrong_input_is_a_clear_failure(harness: PluginHarness) -> None:
     with pytest.raises(NodeFailure, match=r"input image must be uint8 RGB \[H, W, 3\]"):
         features(harness, {"weights": "none"}, image=np.zeros((8, 8), dtype=np.uint8))
+
+
+def test_a_relative_weights_path_resolves_against_the_graph_folder(harness: PluginHarness, tmp_path: Path) -> None:
+    net = direct_model(31)
+    torch.save(net.state_dict(), tmp_path / "mine.pt")
+    graph_with_features(harness, weights="mine.pt").save(tmp_path / "graph.json")
+    result = harness.run(tmp_path / "graph.json")
+    assert result.ok, result.failures
+    with torch.no_grad():
+        expected = net(normalised(photo(0)[None]))
+    torch.testing.assert_close(Keep.received[0], expected, rtol=1e-4, atol=1e-5)
