@@ -110,7 +110,7 @@ class LogPanel(QWidget):
         stamp = time.strftime("%H:%M:%S", time.localtime(when or time.time()))
         item = QListWidgetItem(f"{stamp}  {text.splitlines()[0] if text else ''}")
         item.setForeground(QColor(LEVEL_COLORS.get(level, LEVEL_COLORS["info"])))
-        full = text if "\n" in text else ""
+        full = text if "\n" in text or len(text) > 120 else ""  # long warnings: readable in full
         item.setData(DETAILS_ROLE, "\n\n".join(part for part in (full, details) if part))
         item.setData(NODE_ROLE, node_id or "")
         item.setToolTip(text)
