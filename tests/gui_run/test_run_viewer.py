@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from run_helpers import add_pattern_to_video, run_and_wait
 
@@ -68,6 +69,11 @@ def test_viewer_scrubs_a_stream_from_the_disk_cache_and_the_written_video(qtbot,
     assert shown_pixel(stream.image, 10, 6) == pattern_pixel(10, 6, 7)  # lossless cache
     stream.slider.setValue(2)
     assert shown_pixel(stream.image, 0, 0) == pattern_pixel(0, 0, 2)
+    qtbot.keyClick(stream, Qt.Key.Key_Right)  # step one frame with the keyboard
+    assert stream.index == 3
+    # A re-run keeps the viewer on the same frame.
+    run_and_wait(qtbot, run_window)
+    assert viewer.kind == "stream" and stream.index == 3
     # Play advances frames at the stream's fps and stops at the end.
     stream.play()
     assert stream.playing

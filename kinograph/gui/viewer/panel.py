@@ -187,11 +187,15 @@ class ViewerPanel(QWidget):
         self._show_port()
 
     def refresh(self) -> None:
-        """Show the current node again (a run just finished)."""
+        """Show the current node again (a run just finished), at the same output and frame."""
         port = self.ports.currentIndex()
+        frames = {view: view.index for view in (self.stream, self.file_stream)}
         self.show_node(self.node_id)
         if 0 <= port < self.ports.count():
             self.ports.setCurrentIndex(port)
+        for view, index in frames.items():
+            if view.source is not None and 0 < index < view.source.count:
+                view.show_frame(index)
 
     def _show_port(self) -> None:
         node_id = self.node_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from kinograph.gui.viewer.frame_source import FrameSource
@@ -40,9 +41,10 @@ class StreamView(QWidget):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
         self.index = -1
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-    def set_source(self, source: FrameSource | None) -> None:
-        """Look at another stream (the previous one is closed)."""
+    def set_source(self, source: FrameSource | None, index: int = 0) -> None:
+        """Look at another stream (the previous one is closed), at frame ``index``."""
         self.stop()
         if self.source is not None and self.source is not source:
             self.source.close()
@@ -58,7 +60,7 @@ class StreamView(QWidget):
         self.slider.setValue(0)
         self.slider.blockSignals(False)
         self.info.setText(f"{source.width}x{source.height}, {source.count} frames at {source.fps:g} fps — {source.label}")
-        self.show_frame(0)
+        self.show_frame(max(0, min(index, source.count - 1)))
 
     def show_frame(self, index: int) -> bool:
         """Read and show one frame; False when it cannot be read."""
@@ -98,6 +100,22 @@ class StreamView(QWidget):
     def stop(self) -> None:
         self.timer.stop()
         self.play_button.setText("▶")
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Left / Right step one frame, Home / End jump, Space plays or pauses."""
+        if self.source is None:
+            super().keyPressEvent(event)
+            return
+        key = event.key()
+        steps = {Qt.Key.Key_Left: self.index - 1, Qt.Key.Key_Right: self.index + 1,
+                 Qt.Key.Key_Home: 0, Qt.Key.Key_End: self.source.count - 1}
+        if key in steps:
+            self.stop()
+            self.show_frame(max(0, min(self.source.count - 1, steps[key])))
+        elif key == Qt.Key.Key_Space:
+            self.toggle_play()
+        else:
+            super().keyPressEvent(event)
 
     def _tick(self) -> None:
         if self.source is None or self.index + 1 >= self.source.count or not self.show_frame(self.index + 1):
