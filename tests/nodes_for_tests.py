@@ -152,14 +152,14 @@ class Collect(Node):
     type_id = "test.collect"
     category = "Test"
     output_node = True
-    inputs = [Input("frames", FRAME_STREAM)]
+    inputs = [Input("frames", FRAME_STREAM), Input("gate", NUMBER, optional=True)]
     outputs = [Output("count", NUMBER)]
     seen: dict[str, list[int]] = {}
 
     class Params(NodeParams):
         label: str = "sink"
 
-    def run(self, ctx: RunContext, frames: FrameStream) -> dict[str, Any]:
+    def run(self, ctx: RunContext, frames: FrameStream, gate: float = 0.0) -> dict[str, Any]:
         firsts = Collect.seen.setdefault(self.params.label, [])
         count = 0
         for chunk in frames:

@@ -152,3 +152,38 @@ def test_a_consumer_that_stops_early_does_not_block_the_others(session: Session,
     assert result.states["refuse"] == "failed"
     assert result.outputs["first"]["first"] == 0
     assert t.Collect.seen["all"] == list(range(200))
+
+
+def test_a_stream_shared_by_a_sink_and_a_stage_is_pulled_in_step(session: Session, registry: Registry) -> None:
+    # src feeds a sink directly and, through a lazy stage, another sink: both sinks must run
+    # together, otherwise the first would buffer the whole video for the second.
+    graph = Graph(registry)
+    graph.add_node("test.source", "src", {"frames": 120, "size": 16, "chunk": 2})
+    graph.add_node("test.collect", "direct", {"label": "direct"})
+    graph.add_node("test.invert", "inv")
+    graph.add_node("test.collect", "inverted", {"label": "inverted"})
+    graph.connect("src.frames", "direct.frames")
+    graph.connect("src.frames", "inv.frames")
+    graph.connect("inv.frames", "inverted.frames")
+    result = session.run(graph, RunOptions(device="cpu", use_cache=False, tee_buffer=2))
+    assert result.ok, result.failures
+    assert t.Collect.seen["direct"] == list(range(120))
+    assert t.Collect.seen["inverted"] == [255 - i for i in range(120)]
+
+
+def test_a_skipped_reader_does_not_block_the_stream(session: Session, registry: Registry) -> None:
+    graph = Graph(registry)
+    graph.add_node("test.source", "src", {"frames": 60, "size": 16, "chunk": 2})
+    graph.add_node("kinograph.value.number", "n")
+    graph.add_node("test.fail", "bad")
+    graph.add_node("test.collect", "ok", {"label": "ok"})
+    graph.add_node("test.invert", "inv")
+    graph.add_node("test.collect", "gated", {"label": "gated"})
+    graph.connect("n.value", "bad.a")
+    graph.connect("src.frames", "ok.frames")
+    graph.connect("src.frames", "inv.frames")
+    graph.connect("inv.frames", "gated.frames")
+    graph.connect("bad.out", "gated.gate")
+    result = session.run(graph, RunOptions(device="cpu", use_cache=False, tee_buffer=2))
+    assert t.Collect.seen["ok"] == list(range(60))
+    assert result.states["gated"] == "skipped" and result.states["bad"] == "failed"

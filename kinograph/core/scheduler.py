@@ -173,8 +173,10 @@ class _Run:
         self.params: dict[str, Any] = {}
         self.keys: dict[str, str] = {}
         self.tees: dict[tuple[str, str], Tee] = {}
-        self.tee_branch: dict[tuple[str, str], int] = {}
-        self.tee_readers: dict[str, list[tuple[Tee, int]]] = {}
+        self.tee_index: dict[tuple[tuple[str, str], str], int] = {}
+        self.branch_sinks: dict[tuple[tuple[str, str], str], set[str]] = {}
+        self.finished_sinks: set[str] = set()
+        self.unbounded_tees = False
         self.wanted: dict[str, set[str]] = {}
         self.last_progress: dict[str, tuple[int, int | None]] = {}
         self.open_streams: dict[str, int] = {}
@@ -307,7 +309,7 @@ class _Run:
         return result
 
     def loop(self, order: list[str], action: dict[str, str]) -> None:
-        """Run nodes as their inputs become ready; consumers of one stream start together."""
+        """Run nodes as their inputs become ready; the sinks pulling one stream start together."""
         position = {n: i for i, n in enumerate(order)}
         waiting = {n: len({link.source_node for link in self.links_in(n, action)}) for n in order}
         dependents: dict[str, list[str]] = {}
@@ -316,7 +318,8 @@ class _Run:
                 dependents.setdefault(source, []).append(node_id)
         ready = [(position[n], n) for n in order if waiting[n] == 0]
         heapq.heapify(ready)
-        parked: dict[tuple[str, str], set[str]] = {}
+        groups = self.sink_groups(action)
+        parked: dict[frozenset[str], set[str]] = {}
 
         def complete(done: Iterable[str]) -> None:
             for node_id in done:
@@ -329,24 +332,24 @@ class _Run:
             if self.cancelled or self.cancel.cancelled:
                 raise Cancelled("run cancelled")
             if not ready:
-                # Consumers of one stream that cannot all start together (one feeds another):
-                # start what is parked, with an unbounded buffer so nothing deadlocks.
-                group_key = next(iter(parked))
-                self.tees[group_key].limit = 1 << 30
-                members = parked.pop(group_key)
-                complete(self.run_group(sorted(members, key=position.__getitem__), action))
+                # Sinks of one stream that cannot all start together (one needs another's
+                # result): start what is parked, with unbounded buffers so nothing deadlocks.
+                self.unbounded_tees = True
+                for tee in self.tees.values():
+                    tee.limit = 1 << 30
+                group = next(iter(parked))
+                complete(self.run_group(sorted(parked.pop(group), key=position.__getitem__), action))
                 continue
             _, node_id = heapq.heappop(ready)
-            group_key = self.tee_group(node_id, action)
-            if group_key is None:
-                self.step(node_id, action[node_id])
+            group = groups.get(node_id)
+            if group is None:
+                self.step_guarded(node_id, action[node_id], threaded=False)
                 complete([node_id])
                 continue
-            members = parked.setdefault(group_key, set())
+            members = parked.setdefault(group, set())
             members.add(node_id)
-            expected = {c for c in self.consumers[group_key] if action.get(c) == "run"}
-            if members >= expected:
-                parked.pop(group_key)
+            if members >= group:
+                parked.pop(group)
                 complete(self.run_group(sorted(members, key=position.__getitem__), action))
 
     def links_in(self, node_id: str, action: dict[str, str]) -> list[Link]:
@@ -354,21 +357,62 @@ class _Run:
             return []
         return [link for link in self.inputs[node_id] if link.source_node in action]
 
-    def tee_group(self, node_id: str, action: dict[str, str]) -> tuple[str, str] | None:
-        """The shared stream this node consumes alongside other running nodes, if any."""
-        if action[node_id] != "run":
-            return None
-        for link in self.inputs[node_id]:
-            key = (link.source_node, link.source_port)
-            if self.is_stream(*key):
-                running = [c for c in self.consumers.get(key, []) if action.get(c) == "run"]
-                if len(running) > 1:
-                    return key
-        return None
+    def produces_stream(self, node_id: str) -> bool:
+        return any(self.is_stream(node_id, out.name) for out in self.classes[node_id].outputs)
+
+    def pulls(self, node_id: str, action: dict[str, str]) -> bool:
+        """A running node that reads streams inside run() (a sink); stream producers read lazily."""
+        if action.get(node_id) != "run" or self.produces_stream(node_id):
+            return False
+        return any(self.is_stream(link.source_node, link.source_port) for link in self.inputs[node_id])
+
+    def sinks_of(self, node_id: str, action: dict[str, str]) -> set[str]:
+        """The sinks that end up pulling what ``node_id`` reads (itself, if it is one)."""
+        found, stack, seen = set(), [node_id], set()
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if self.pulls(current, action):
+                found.add(current)
+                continue
+            for out in self.classes[current].outputs:
+                if self.is_stream(current, out.name):
+                    stack.extend(
+                        c for c in self.consumers.get((current, out.name), []) if action.get(c) in ("run", "bypass")
+                    )
+        return found
+
+    def sink_groups(self, action: dict[str, str]) -> dict[str, frozenset[str]]:
+        """Sinks that share a stream (directly or through stream stages) must run together, in step."""
+        parent: dict[str, str] = {}
+
+        def find(node_id: str) -> str:
+            while parent.setdefault(node_id, node_id) != node_id:
+                node_id = parent[node_id]
+            return node_id
+
+        for key, consumers in self.consumers.items():
+            running = [c for c in consumers if action.get(c) in ("run", "bypass")]
+            if len(running) < 2 or not self.is_stream(*key):
+                continue
+            members = set()
+            for consumer in running:
+                sinks = self.sinks_of(consumer, action)
+                self.branch_sinks[(key, consumer)] = sinks
+                members |= sinks
+            members_list = sorted(members)
+            for other in members_list[1:]:
+                parent[find(other)] = find(members_list[0])
+        by_root: dict[str, set[str]] = {}
+        for node_id in parent:
+            by_root.setdefault(find(node_id), set()).add(node_id)
+        return {n: frozenset(g) for g in by_root.values() if len(g) > 1 for n in g}
 
     def run_group(self, members: list[str], action: dict[str, str]) -> list[str]:
         if len(members) == 1:
-            self.step(members[0], action[members[0]])
+            self.step_guarded(members[0], action[members[0]], threaded=False)
             return members
         threads = [
             threading.Thread(target=self.step_guarded, args=(m, action[m]), name=f"kinograph-{m}", daemon=True)
@@ -382,16 +426,24 @@ class _Run:
             raise Cancelled("run cancelled")
         return members
 
-    def step_guarded(self, node_id: str, what: str) -> None:
+    def step_guarded(self, node_id: str, what: str, threaded: bool = True) -> None:
         try:
             self.step(node_id, what)
         except Cancelled:
             self.cancelled = True
             self.cancel.cancel()
+            if not threaded:
+                raise
         finally:
-            # A consumer that stopped (done, failed, or read only part) must not hold the others.
-            for tee, index in self.tee_readers.get(node_id, []):
-                tee.close(index)
+            self.sink_done(node_id)
+
+    def sink_done(self, node_id: str) -> None:
+        """A sink that stopped (done, failed, or read only part) must not hold the others back."""
+        with self.lock:
+            self.finished_sinks.add(node_id)
+            for (key, reader), sinks in self.branch_sinks.items():
+                if node_id in sinks and sinks <= self.finished_sinks and (key, reader) in self.tee_index:
+                    self.tees[key].close(self.tee_index[(key, reader)])
 
     def blocked_by(self, node_id: str) -> str | None:
         for link in self.inputs[node_id]:
@@ -533,9 +585,16 @@ class _Run:
                     tee = self.tees.get(key)
                     if tee is None:
                         tee = self.tees[key] = Tee(value, len(running), self.options.tee_buffer)
-                    index = self.tee_branch.get(key, 0)
-                    self.tee_branch[key] = index + 1
-                    self.tee_readers.setdefault(link.target_node, []).append((tee, index))
+                        if self.unbounded_tees:
+                            tee.limit = 1 << 30
+                        # Every reader gets its branch now, so one that never reads can be closed.
+                        for index, reader in enumerate(running):
+                            self.tee_index[(key, reader)] = index
+                        for reader in running:
+                            sinks = self.branch_sinks.get((key, reader), {reader})
+                            if sinks <= self.finished_sinks:
+                                tee.close(self.tee_index[(key, reader)])
+                    index = self.tee_index[(key, link.target_node)]
                 value = tee.branch(index)
         source_type = self.classes[link.source_node].output(link.source_port).type
         target_type = self.classes[link.target_node].input(link.target_port).type
