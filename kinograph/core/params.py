@@ -128,3 +128,17 @@ def path_fields(model: type[BaseModel]) -> dict[str, str]:
         if widget in ("input_path", "output_path"):
             found[name] = widget
     return found
+
+
+def resolve_param_paths(params: NodeParams, base_dir: Any) -> dict[str, str]:
+    """Resolve a validated Params' path fields in place (``package://``, ``~``, relative to
+    ``base_dir``); returns the resolved values by field name."""
+    from kinograph.core.paths import resolve_path
+
+    resolved = {}
+    for name in path_fields(type(params)):
+        value = getattr(params, name)
+        if isinstance(value, str) and value:
+            resolved[name] = resolve_path(value, base_dir)
+            setattr(params, name, resolved[name])
+    return resolved

@@ -29,8 +29,8 @@ from kinograph.core.events import EventBus, Subscriber
 from kinograph.core.frames import FrameStream
 from kinograph.core.graph import Graph, GraphSnapshot, Link
 from kinograph.core.node import Node
-from kinograph.core.params import path_fields
-from kinograph.core.paths import cache_dir, resolve_path
+from kinograph.core.params import path_fields, resolve_param_paths
+from kinograph.core.paths import cache_dir
 from kinograph.core.plan import Plan, make_plan
 from kinograph.core.registry import Registry, get_registry
 from kinograph.core.streams import StageHooks, Tee, traced
@@ -206,15 +206,8 @@ class _Run:
             cls = self.classes[node_id]
             params = cls.Params.model_validate(node.params)
             key_params = node.params
-            paths = path_fields(cls.Params)
-            if paths:
-                key_params = dict(node.params)
-                for name in paths:
-                    value = getattr(params, name)
-                    if isinstance(value, str) and value:
-                        resolved = resolve_path(value, self.snapshot.base_dir)
-                        setattr(params, name, resolved)
-                        key_params[name] = resolved
+            if path_fields(cls.Params):
+                key_params = {**node.params, **resolve_param_paths(params, self.snapshot.base_dir)}
             self.params[node_id] = params
             upstream = sorted(
                 (link.target_port, self.keys[link.source_node], link.source_port)

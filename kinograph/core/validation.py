@@ -11,7 +11,7 @@ from kinograph.core.errors import Problem
 from kinograph.core.graph import Graph
 from kinograph.core.graph_file import validation_problems
 from kinograph.core.node import Node
-from kinograph.core.params import field_ui, path_fields
+from kinograph.core.params import field_ui, path_fields, resolve_param_paths
 from kinograph.core.paths import PACKAGE_SCHEME, resolve_path
 
 
@@ -91,12 +91,15 @@ def _input_problems(graph: Graph, node_id: str, cls: type[Node], params: object)
             continue
         try:
             upstream_params = upstream_cls.Params.model_validate(upstream.params)
+            resolve_param_paths(upstream_params, graph.base_dir)
             info = dict(upstream_cls.output_info(upstream_params, link.source_port))
         except Exception:  # its own problems are reported on it
             continue
         info.update(node=link.source_node, type=upstream.type)
         inputs[link.target_port] = info
     try:
+        params = params.model_copy()  # type: ignore[attr-defined]
+        resolve_param_paths(params, graph.base_dir)  # type: ignore[arg-type]
         messages = cls.check_inputs(params, inputs)  # type: ignore[arg-type]
     except Exception as exc:
         messages = [f"could not check its inputs: {type(exc).__name__}: {exc}"]
