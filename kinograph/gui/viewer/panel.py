@@ -173,7 +173,7 @@ class ViewerPanel(QWidget):
         if self.node_id is None:
             self.ports.blockSignals(False)
             self.ports.setVisible(False)
-            self.title.setText("Viewer")
+            self.title.setText("")
             self._message("Select a node to see its output from the last run.")
             return
         node = graph.nodes[self.node_id]
