@@ -242,9 +242,8 @@ class SetEditorStateCommand(GraphCommand):
         self._put(self.old, self.had_key)
 
     def _put(self, value: Any, keep: bool) -> None:
-        self.graph.set_meta(self.KEY, copy.deepcopy(value))
-        if not keep:
-            del self.graph.meta[self.KEY]
+        # set_meta(key, None) removes the key
+        self.graph.set_meta(self.KEY, copy.deepcopy(value) if keep else None)
 
 
 class RenameNodeCommand(GraphCommand):
@@ -304,6 +303,4 @@ class SetMetaCommand(GraphCommand):
         self.graph.set_meta(self.key, copy.deepcopy(self.new))
 
     def undo(self) -> None:
-        self.graph.set_meta(self.key, copy.deepcopy(self.old))
-        if not self.had_key:
-            del self.graph.meta[self.key]
+        self.graph.set_meta(self.key, copy.deepcopy(self.old) if self.had_key else None)
