@@ -187,3 +187,14 @@ def test_a_skipped_reader_does_not_block_the_stream(session: Session, registry: 
     result = session.run(graph, RunOptions(device="cpu", use_cache=False, tee_buffer=2))
     assert t.Collect.seen["ok"] == list(range(60))
     assert result.states["gated"] == "skipped" and result.states["bad"] == "failed"
+
+
+def test_stream_cache_reads_any_frame_back(session: Session, registry: Registry) -> None:
+    graph = Graph(registry)
+    graph.add_node("test.source", "src", {"frames": 23, "size": 8, "chunk": 4})
+    result = session.run(graph, RunOptions(device="cpu", targets=["src"]))
+    key = result.keys["src"] + "-frames"
+    assert [int(session.streams.read_frame(key, i)[0, 0, 0]) for i in range(23)] == list(range(23))
+    assert session.streams.read_frame(key, 23) is None and session.streams.read_frame(key, -1) is None
+    path, row = session.streams.chunk_path(key, 9)
+    assert path.name == "000002.npy" and row == 1

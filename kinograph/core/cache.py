@@ -136,13 +136,31 @@ class StreamCache:
         manifest = self.manifest(key)
         if manifest is None:
             return None
+        import bisect
+
         import numpy as np
 
-        for name, start in manifest["chunks"]:
-            pixels = np.load(self._dir(key) / name, mmap_mode="r", allow_pickle=False)
-            if start <= index < start + pixels.shape[0]:
-                return np.array(pixels[index - start])
-        return None
+        chunks = manifest["chunks"]
+        position = bisect.bisect_right([start for _, start in chunks], index) - 1
+        if position < 0 or index >= manifest["frame_count"]:
+            return None
+        name, start = chunks[position]
+        pixels = np.load(self._dir(key) / name, mmap_mode="r", allow_pickle=False)
+        if index - start >= pixels.shape[0]:
+            return None
+        return np.array(pixels[index - start])
+
+    def chunk_path(self, key: str, index: int) -> tuple[Path, int] | None:
+        """The file holding frame ``index`` and the frame's row in it (for viewers that map files)."""
+        manifest = self.manifest(key)
+        if manifest is None or not 0 <= index < manifest["frame_count"]:
+            return None
+        import bisect
+
+        chunks = manifest["chunks"]
+        position = bisect.bisect_right([start for _, start in chunks], index) - 1
+        name, start = chunks[position]
+        return self._dir(key) / name, index - start
 
     def record(self, key: str, stream: FrameStream) -> FrameStream:
         """Pass ``stream`` through, writing each chunk; the entry is kept only when complete."""
