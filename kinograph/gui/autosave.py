@@ -223,10 +223,8 @@ class RecoveryBar(QToolBar):
             window.show_status(f"Cannot restore {self.recovery.file}: {exc}")
             return False
         path = Path(self.recovery.graph_path) if self.recovery.graph_path else None
-        window._take(graph, path, None)
-        # Restored work is not saved anywhere yet: mark the window modified.
-        window.stack.resetClean()
-        window._update_title()
+        # Restored work is not saved anywhere yet: the window shows it as modified.
+        window.take_graph(graph, path, modified=True)
         self.recovery.discard()
         window.show_status("Restored the unsaved graph; save it to keep it.")
         self._close()

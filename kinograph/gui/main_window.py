@@ -289,6 +289,18 @@ class MainWindow(QMainWindow):
             self.show_status(f"Opened {path.name}: {len(self.graph.nodes)} nodes, {len(self.graph.links)} links")
         return True
 
+    def take_graph(self, graph: Graph, path: Path | None = None, modified: bool = False) -> None:
+        """Put ``graph`` in the window in place of the current one (clearing the undo history).
+
+        ``path`` is the file Save writes to (None: Save asks). ``modified`` marks the graph as
+        unsaved work (e.g. restored after a crash): the title shows it, closing asks, and undo
+        never makes it look saved.
+        """
+        self._take(graph, path, None)
+        if modified:
+            self.stack.resetClean()
+            self._update_title()
+
     def _take(self, graph: Graph, path: Path | None, opened_from: Path | None) -> None:
         self.stack.clear()
         self.graph.replace_with(graph)

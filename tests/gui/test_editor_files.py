@@ -184,3 +184,20 @@ def test_opening_a_png_made_by_kinograph_reopens_its_graph(window, tmp_path) -> 
     assert window.graph.to_json() == graph.to_json()
     assert window.path is None and "frame.png" in window.windowTitle()  # Save must not write over the PNG
     assert len(window.scene.link_items) == 1
+
+
+def test_take_graph_replaces_the_graph_and_can_mark_it_unsaved(window, tmp_path) -> None:
+    other = Graph(window.registry)
+    other.add_node("kinograph.frames.test_pattern", "pattern", {"width": 64, "height": 48})
+    path = tmp_path / "restored.json"
+    window.take_graph(other, path, modified=True)
+    assert list(window.graph.nodes) == ["pattern"] and "pattern" in window.scene.node_items
+    assert window.path == path and window.isWindowModified()
+    assert window.windowTitle().startswith("restored.json")
+    assert not window.stack.canUndo()  # the old graph's history does not apply to this one
+    asked = []
+    window.ask_unsaved = lambda: asked.append(True) or "cancel"
+    assert not window.maybe_save()  # closing asks before dropping the restored work
+    assert asked
+    window.take_graph(Graph(window.registry))
+    assert window.path is None and not window.isWindowModified() and window.graph.nodes == {}
