@@ -12,7 +12,7 @@ from PySide6.QtGui import (
     QPainter,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QGraphicsView, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
 
 from kinograph.core.node import Node
 from kinograph.gui.items.link_item import LinkItem
@@ -87,7 +87,7 @@ class GraphView(QGraphicsView):
             return
         rect = QRectF()
         for item in items:
-            rect = rect.united(item.sceneBoundingRect())
+            rect = rect.united(_shown_rect(item))
         rect = rect.adjusted(-40, -40, 40, 40)
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.0:
@@ -269,3 +269,12 @@ class GraphView(QGraphicsView):
             if isinstance(item, NodeItem):
                 return item
         return None
+
+
+def _shown_rect(item: QGraphicsItem) -> QRectF:
+    """The scene rect an item covers with its visible children (run thumbnails hang below nodes)."""
+    rect = item.sceneBoundingRect()
+    for child in item.childItems():
+        if child.isVisible():
+            rect = rect.united(_shown_rect(child))
+    return rect

@@ -265,3 +265,20 @@ def test_a_picked_up_link_moves_to_another_input_in_one_step(window) -> None:
     assert window.stack.count() == 1  # the refused move left no step behind
     window.stack.undo()
     assert window.graph.to_json() == before
+
+
+def test_fit_keeps_child_items_such_as_thumbnails_in_view(window) -> None:
+    from PySide6.QtWidgets import QGraphicsRectItem
+
+    ids = _pipeline(window)
+    node = window.scene.node_items[ids["invert"]]
+    # A tall child hanging far below the node, as a run thumbnail does on a small canvas.
+    child = QGraphicsRectItem(0, 0, 120, 2000, node)
+    child.setPos(0, node.height + 10)
+    window.view.fit()
+    visible = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+    assert visible.contains(child.sceneBoundingRect())
+    zoom_with_child = window.view.zoom()
+    child.setVisible(False)  # hidden children (thumbnails turned off) do not count
+    window.view.fit()
+    assert window.view.zoom() > zoom_with_child * 1.2
