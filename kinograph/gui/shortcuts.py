@@ -39,6 +39,9 @@ HOTKEYS: list[Hotkey] = [
     Hotkey("backdrop", "Ctrl+G", "Put a backdrop behind the selection"),
     Hotkey("note", "N", "Add a sticky note at the cursor"),
     Hotkey("snap", "Ctrl+Shift+G", "Toggle snapping to the grid"),
+    Hotkey("run", "F5", "Run the graph (its output nodes)"),
+    Hotkey("run_selected", "Shift+F5", "Run only what the selected nodes need"),
+    Hotkey("cancel_run", "Esc", "Cancel the run (or a link drag / cut in progress)"),
     Hotkey("shortcuts", "F1", "Show this list"),
 ]
 

@@ -206,3 +206,17 @@ def test_log_shows_warnings_and_keeps_failure_details(run_window) -> None:
     assert log.details.toPlainText() == "Traceback: here"  # the newest failure is selected
     log.lines.setCurrentRow(0)
     assert log.details.isHidden()
+
+
+def test_run_keys_come_from_the_shortcut_table_and_the_help_lists_them(run_window) -> None:
+    from kinograph.gui.shortcuts import HOTKEYS, ShortcutsDialog
+
+    declared = {h.action: h.keys for h in HOTKEYS}
+    for name, keys in (("run", "F5"), ("run_selected", "Shift+F5"), ("cancel_run", "Esc")):
+        assert declared[name] == keys
+        action = run_window.actions[name]
+        assert action.shortcut().toString() == keys
+        assert f"({keys})" in action.toolTip()
+    dialog = ShortcutsDialog(run_window)
+    rows = {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
+    assert "Run" in rows["F5"] and "selected" in rows["Shift+F5"] and "Cancel" in rows["Esc"]

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QComboBox, QDockWidget, QLabel, QWidget
 
 from kinograph.core.devices import available_devices
 from kinograph.core.events import Event
 from kinograph.core.scheduler import RunResult
+from kinograph.gui import shortcuts
 from kinograph.gui.autosave import Autosaver
 from kinograph.gui.log_dock import LogPanel
 from kinograph.gui.run.badges import RunBadges
@@ -81,11 +82,10 @@ class RunFeatures(QObject):
 
     def _build_actions(self) -> None:
         window = self.window
-        self.run_action = self._action("run", "▶ Run", "F5", "Run the graph (F5)", self.run)
+        self.run_action = self._action("run", "▶ Run", "Run the graph", self.run)
         self.run_selected_action = self._action(
-            "run_selected", "Run selected", "Shift+F5", "Run only what the selected nodes need (Shift+F5)",
-            self.run_selected)
-        self.cancel_action = self._action("cancel_run", "■ Cancel", "Esc", "Cancel the run (Esc)", self.cancel)
+            "run_selected", "Run selected", "Run only what the selected nodes need", self.run_selected)
+        self.cancel_action = self._action("cancel_run", "■ Cancel", "Cancel the run", self.cancel)
         self.cancel_action.setEnabled(False)
         self.device_box = DeviceBox(window)
         self.device_box.currentTextChanged.connect(self._device_chosen)
@@ -110,11 +110,13 @@ class RunFeatures(QObject):
         menu.addSeparator()
         menu.addAction(self.thumbnails_action)
 
-    def _action(self, name: str, text: str, keys: str, tip: str, slot: object) -> QAction:
+    def _action(self, name: str, text: str, tip: str, slot: object) -> QAction:
+        # Keys come from the one table of shortcuts, which the help dialog (F1) lists.
+        keys = shortcuts.keys_for(name)
         action = QAction(text, self.window)
-        action.setShortcut(QKeySequence(keys))
+        action.setShortcut(keys)
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setToolTip(tip)
+        action.setToolTip(f"{tip} ({keys.toString()})" if not keys.isEmpty() else tip)
         action.triggered.connect(slot)
         self.window.addAction(action)
         self.window.actions[name] = action
