@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+# Warming torch & co. in the background would only slow these short-lived windows down.
+os.environ.setdefault("KINOGRAPH_GUI_WARMUP", "0")
 
 import gui_test_nodes
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 from kinograph.core.registry import Registry
 
 sys.path.insert(0, str(Path(__file__).parent))  # run_helpers
+# Warming torch & co. in the background would only slow these short-lived windows down.
+os.environ.setdefault("KINOGRAPH_GUI_WARMUP", "0")
 
 
 @pytest.fixture

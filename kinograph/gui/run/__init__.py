@@ -20,6 +20,7 @@ from kinograph.gui.autosave import Autosaver
 from kinograph.gui.log_dock import LogPanel
 from kinograph.gui.run.badges import RunBadges
 from kinograph.gui.run.controller import RunController
+from kinograph.gui.run.warmup import LibraryWarmup
 from kinograph.gui.viewer import ViewerPanel
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ class RunFeatures(QObject):
         self.viewer = ViewerPanel(self.controller, window.registry, window)
         self.log = LogPanel(window)
         self.autosaver = Autosaver(window)
+        # The first run should not pay for importing torch & co. on the GUI's time.
+        self.warmup = LibraryWarmup(self)
         self.viewer_dock: QDockWidget = window.add_dock("Viewer", self.viewer, Qt.DockWidgetArea.RightDockWidgetArea)
         self.log_dock: QDockWidget = window.add_dock("Log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea)
         # The log is a strip along the bottom; the canvas keeps most of the height.
@@ -271,6 +274,7 @@ class RunFeatures(QObject):
             return
         self._closed = True
         self.controller.shutdown()
+        self.warmup.stop()
         self.autosaver.stop(remove=not keep_recovery)
         self.badges.detach()
 
