@@ -39,10 +39,20 @@ def side_weights(density_first: Any, density_second: Any, t: float) -> tuple[Any
     return w_first, w_second
 
 
-def mix_weighted(seen_first: Any, seen_second: Any, w_first: Any, w_second: Any) -> Any:
-    """Per-pixel weighted mean of two float frames ``[H, W, 3]`` -> uint8 (numpy)."""
+def mix_weighted(seen_first: Any, seen_second: Any, w_first: Any, w_second: Any, out: Any = None) -> Any:
+    """Per-pixel weighted mean of two float frames ``[H, W, 3]`` -> uint8 (numpy), into ``out``.
+
+    Written as ``first + (second - first) * share`` in place: one frame-sized temporary.
+    """
     import numpy as np
 
-    total = w_first + w_second
-    mixed = (seen_first * w_first[..., None] + seen_second * w_second[..., None]) / total[..., None]
-    return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+    share = w_second / (w_first + w_second)
+    mixed = np.subtract(seen_second, seen_first)
+    mixed *= share[..., None]
+    mixed += seen_first
+    np.clip(mixed, 0.0, 255.0, out=mixed)
+    mixed += 0.5
+    if out is None:
+        out = np.empty(mixed.shape, dtype=np.uint8)
+    np.copyto(out, mixed, casting="unsafe")  # truncates: with the 0.5 above, rounds to nearest
+    return out

@@ -9,6 +9,7 @@ of them to find pixels that only one neighbour can see.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,10 +24,23 @@ PRESETS: dict[str, tuple[str, int, int]] = {
     "medium": ("DISOPTICAL_FLOW_PRESET_MEDIUM", 0, 5),
 }
 
+#: preset name -> the most the flow may be scaled down on large frames. The faster presets
+#: only estimate motion at 1/2 (``fast``) or 1/4 (``ultrafast``) of the frame size anyway, so
+#: working on frames that much smaller (flow, occlusion check and splatting) loses no detail the
+#: flow had; the frames themselves are always warped at full resolution.
+MAX_REDUCTION: dict[str, int] = {"ultrafast": 4, "fast": 2, "medium": 1}
+#: the flow is only scaled down while its shorter side stays at least this many pixels, so
+#: small frames (and the motion of small objects in them) keep a full-size flow
+MIN_FLOW_SIDE = 240
+#: when a splat made on a smaller grid is scaled up, a pixel whose bilinear and nearest values
+#: differ by more than this (grid pixels) sits on a motion edge and takes the nearest value:
+#: averaging an object's motion with its background's there would tear both
+MOTION_EDGE = 0.25
+
 
 #: a pixel counts as seen by both frames when its consistency weight is at least this
 SEEN = 0.5
-#: how far (pixels) an occluded pixel looks for a visible neighbour to borrow motion from
+#: how far (pixels of the frame) an occluded pixel looks for a visible neighbour to borrow motion from
 FILL_RADIUS = 16
 #: floor of the consistency weight: an occluded pixel still fills a spot nothing else reaches
 MIN_WEIGHT = 1e-2
@@ -34,31 +48,56 @@ MIN_WEIGHT = 1e-2
 
 @dataclass
 class PairFlow:
-    """Forward and backward flow of one frame pair, ``[H, W, 2]`` float32 each."""
+    """Forward and backward flow of one frame pair, ``[h, w, 2]`` float32 each.
+
+    The flow may be smaller than the frames (see :func:`flow_reduction`); its vectors are then
+    in pixels of the smaller grid, and the warp backends scale them up with the grid.
+    """
 
     forward: np.ndarray
     backward: np.ndarray
 
 
+def flow_reduction(preset: str, height: int, width: int) -> int:
+    """By how much (1, 2 or 4) the flow of ``preset`` is scaled down for frames of this size."""
+    reduction = 1
+    while reduction < MAX_REDUCTION[preset] and min(height, width) // (2 * reduction) >= MIN_FLOW_SIDE:
+        reduction *= 2
+    return reduction
+
+
+def flow_size(height: int, width: int, reduction: int) -> tuple[int, int]:
+    """``(h, w)`` of the flow grid for frames of ``height x width`` scaled down by ``reduction``."""
+    return max(1, round(height / reduction)), max(1, round(width / reduction))
+
+
 class FlowEstimator:
     """DIS optical flow with one preset; keeps its OpenCV object between frame pairs."""
 
-    def __init__(self, preset: str = "medium") -> None:
+    def __init__(self, preset: str = "medium", height: int = 0, width: int = 0) -> None:
         import cv2
 
         if preset not in PRESETS:
             raise ValueError(f"unknown DIS preset {preset!r}; use one of {', '.join(PRESETS)}")
         name, finest, refine = PRESETS[preset]
+        self.reduction = flow_reduction(preset, height, width) if height and width else 1
+        self.size = flow_size(height, width, self.reduction) if self.reduction > 1 else None
         dis: Any = cv2.DISOpticalFlow_create(getattr(cv2, name))
-        dis.setFinestScale(finest)
+        # on frames already scaled down, the same patch grid sits that many levels lower
+        dis.setFinestScale(max(0, finest - (self.reduction.bit_length() - 1)))
         dis.setVariationalRefinementIterations(refine)
         self._dis = dis
+        self.fill_radius = max(1, round(FILL_RADIUS / self.reduction))
 
     def gray(self, frame: np.ndarray) -> np.ndarray:
-        """The 8-bit luma DIS works on."""
+        """The 8-bit luma DIS works on (scaled down to the flow grid)."""
         import cv2
 
-        return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        luma = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        if self.size is None:
+            return luma
+        h, w = self.size
+        return cv2.resize(luma, (w, h), interpolation=cv2.INTER_AREA)
 
     def flow(self, first_gray: np.ndarray, second_gray: np.ndarray) -> np.ndarray:
         """Flow from ``first_gray`` to ``second_gray`` (``[H, W, 2]`` float32)."""
@@ -68,28 +107,48 @@ class FlowEstimator:
         """Forward and backward flow between two luma frames, occluded pixels filled."""
         forward = self.flow(first_gray, second_gray)
         backward = self.flow(second_gray, first_gray)
-        return PairFlow(fill_occluded(forward, backward), fill_occluded(backward, forward))
+        return PairFlow(
+            fill_occluded(forward, backward, self.fill_radius),
+            fill_occluded(backward, forward, self.fill_radius),
+        )
 
 
 def round_trip(flow: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``other`` read where ``flow`` points, with the landing coordinates (x, y)."""
     import cv2
-    import numpy as np
 
     h, w = flow.shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    xs, ys = pixel_grid(h, w)
     map_x = xs + flow[..., 0]
     map_y = ys + flow[..., 1]
     back = cv2.remap(other, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return back, map_x, map_y
 
 
-def fill_occluded(flow: np.ndarray, other: np.ndarray) -> np.ndarray:
+def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column and row coordinates ``(xs, ys)``, ``[height, width]`` float32 each (cached)."""
+    return _pixel_grid(height, width)
+
+
+@lru_cache(maxsize=4)
+def _pixel_grid(height: int, width: int) -> tuple[Any, Any]:
+    import numpy as np
+
+    xs = np.broadcast_to(np.arange(width, dtype=np.float32), (height, width))
+    ys = np.broadcast_to(np.arange(height, dtype=np.float32)[:, None], (height, width))
+    # every caller shares them: real arrays (not broadcast views), locked against writes
+    xs, ys = np.ascontiguousarray(xs), np.ascontiguousarray(ys)
+    xs.flags.writeable = False
+    ys.flags.writeable = False
+    return xs, ys
+
+
+def fill_occluded(flow: np.ndarray, other: np.ndarray, radius: int = FILL_RADIUS) -> np.ndarray:
     """Give pixels the other frame cannot see the motion of their background.
 
     Flow there is a guess smeared from the occluder (DIS matches patches), which would drag
     uncovered background along with the object. An occluded pixel is background being covered
-    or uncovered, so it takes the slowest visible motion within ``FILL_RADIUS``: the occluder is
+    or uncovered, so it takes the slowest visible motion within ``radius`` pixels: the occluder is
     the layer that moves relative to it, and in camera footage nearer layers move faster.
     """
     import cv2
@@ -107,7 +166,7 @@ def fill_occluded(flow: np.ndarray, other: np.ndarray) -> np.ndarray:
     key = speed.astype(np.float64) * 2.0**32 + dx * 2.0**16 + dy
     nothing = 2.0**50
     key[occluded] = nothing
-    size = 2 * FILL_RADIUS + 1
+    size = 2 * radius + 1
     best = cv2.erode(key, np.ones((size, size), np.uint8), borderType=cv2.BORDER_REPLICATE)
     take = occluded & (best < nothing)
     filled = flow.copy()

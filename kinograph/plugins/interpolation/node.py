@@ -173,7 +173,7 @@ class PairStepper:
         if self._estimator is None:
             from kinograph.plugins.interpolation.flow import FlowEstimator
 
-            self._estimator = FlowEstimator(self.p.preset)
+            self._estimator = FlowEstimator(self.p.preset, self.height, self.width)
             self._warp = make_warp(self.backend, self.height, self.width, self.ctx.device)
         return self._estimator, self._warp
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kinograph.plugins.interpolation.blend import mix_weighted, side_weights
-from kinograph.plugins.interpolation.flow import PairFlow, consistency_weight
+from kinograph.plugins.interpolation.flow import MOTION_EDGE, PairFlow, consistency_weight, pixel_grid
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,11 +32,7 @@ class OpenCVWarp:
     name = "opencv"
 
     def __init__(self, height: int, width: int) -> None:
-        import numpy as np
-
         self.height, self.width = height, width
-        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-        self.xs, self.ys = xs, ys
 
     def interpolate(
         self, first: np.ndarray, second: np.ndarray, flow: PairFlow, times: list[float]
@@ -46,16 +42,17 @@ class OpenCVWarp:
 
         first_f = first.astype(np.float32)
         second_f = second.astype(np.float32)
+        # steps 1-2 run on the flow's grid (maybe smaller than the frames), 3-4 on the frames
         weight_first = self.consistency(flow.forward, flow.backward)
         weight_second = self.consistency(flow.backward, flow.forward)
         out = np.empty((len(times), self.height, self.width, 3), dtype=np.uint8)
         for k, t in enumerate(times):
-            to_first, density_first = self.splat(flow.forward, weight_first, t)
-            to_second, density_second = self.splat(flow.backward, weight_second, 1.0 - t)
+            to_first, density_first = self.to_frame_size(*self.splat(flow.forward, weight_first, t))
+            to_second, density_second = self.to_frame_size(*self.splat(flow.backward, weight_second, 1.0 - t))
             seen_first = self.sample(first_f, to_first)
             seen_second = self.sample(second_f, to_second)
             w_first, w_second = side_weights(density_first, density_second, t)
-            out[k] = mix_weighted(seen_first, seen_second, w_first, w_second)
+            mix_weighted(seen_first, seen_second, w_first, w_second, out=out[k])
         return out
 
     def consistency(self, flow: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -63,60 +60,80 @@ class OpenCVWarp:
         import cv2
         import numpy as np
 
-        map_x = self.xs + flow[..., 0]
-        map_y = self.ys + flow[..., 1]
+        h, w = flow.shape[:2]
+        xs, ys = pixel_grid(h, w)
+        map_x = xs + flow[..., 0]
+        map_y = ys + flow[..., 1]
         back = cv2.remap(other, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return consistency_weight(np, flow, back, map_x, map_y, self.width, self.height)
+        return consistency_weight(np, flow, back, map_x, map_y, w, h).astype(np.float32, copy=False)
 
     def splat(self, flow: np.ndarray, weight: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """Push pixels ``t`` along ``flow``: (flow from time t back to the frame, landed weight)."""
+        """Push pixels ``t`` along ``flow``: (flow from time t back to the frame, landed weight).
+
+        Bilinear splatting as sums over pixel indices (``np.bincount``) into a frame with a
+        one-pixel border, so a pixel landing half outside needs no per-corner bounds checks.
+        """
         import numpy as np
 
-        h, w = self.height, self.width
-        land_x = (self.xs + t * flow[..., 0]).ravel()
-        land_y = (self.ys + t * flow[..., 1]).ravel()
+        h, w = flow.shape[:2]
+        xs, ys = pixel_grid(h, w)
+        fx, fy = flow[..., 0], flow[..., 1]
+        # clipped to the border ring, so whole-pixel indices stay small and never wrap
+        land_x = np.clip(xs + t * fx, -2.0, w + 1.0)
+        land_y = np.clip(ys + t * fy, -2.0, h + 1.0)
         x0 = np.floor(land_x)
         y0 = np.floor(land_y)
         ax = land_x - x0
         ay = land_y - y0
-        x0 = x0.astype(np.int64)
-        y0 = y0.astype(np.int64)
-        src_w = weight.ravel()
-        fx = flow[..., 0].ravel()
-        fy = flow[..., 1].ravel()
-        indices, weights = [], []
-        for dx, dy, corner in (
-            (0, 0, (1 - ax) * (1 - ay)),
-            (1, 0, ax * (1 - ay)),
-            (0, 1, (1 - ax) * ay),
-            (1, 1, ax * ay),
-        ):
-            xi = x0 + dx
-            yi = y0 + dy
-            inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-            indices.append(np.where(inside, yi * w + xi, 0))
-            weights.append(np.where(inside, corner * src_w, 0.0))
-        index = np.concatenate(indices)
-        wts = np.concatenate(weights)
-        size = h * w
-        density = np.bincount(index, wts, minlength=size)
-        sum_x = np.bincount(index, wts * np.tile(fx, 4), minlength=size)
-        sum_y = np.bincount(index, wts * np.tile(fy, 4), minlength=size)
-        safe = np.maximum(density, 1e-12)
+        # a pixel whose 2x2 footprint misses the frame entirely carries nothing
+        keep = (x0 >= -1) & (x0 <= w - 1) & (y0 >= -1) & (y0 <= h - 1)
+        src = np.where(keep, weight, np.float32(0.0))
+        stride = w + 2
+        corner = ((np.clip(y0, -1, h - 1) + 1) * stride + (np.clip(x0, -1, w - 1) + 1)).astype(np.intp)
+        index = np.concatenate([corner, corner + 1, corner + stride, corner + stride + 1], axis=None)
+        right = ax * src
+        left = src - right
+        wts = np.stack([left * (1 - ay), right * (1 - ay), left * ay, right * ay]).reshape(4, -1)
+        size = (h + 2) * stride
+        density = np.bincount(index, wts.ravel(), minlength=size)
+        sum_x = np.bincount(index, (wts * fx.reshape(1, -1)).ravel(), minlength=size)
+        sum_y = np.bincount(index, (wts * fy.reshape(1, -1)).ravel(), minlength=size)
+        inner = (slice(1, h + 1), slice(1, w + 1))
+        density = density.reshape(h + 2, stride)[inner]
         # the flow from time t back to the frame is minus the part of the motion already made
+        scale = -t / np.maximum(density, 1e-12)
         back = np.empty((h, w, 2), dtype=np.float32)
-        back[..., 0] = (-t * sum_x / safe).reshape(h, w)
-        back[..., 1] = (-t * sum_y / safe).reshape(h, w)
-        return back, density.reshape(h, w).astype(np.float32)
+        back[..., 0] = sum_x.reshape(h + 2, stride)[inner] * scale
+        back[..., 1] = sum_y.reshape(h + 2, stride)[inner] * scale
+        return back, density.astype(np.float32)
+
+    def to_frame_size(self, back: np.ndarray, density: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A splat made on a smaller flow grid, scaled up to the frames (vectors too).
+
+        Smooth motion is scaled up bilinearly; at motion edges (see ``MOTION_EDGE``) and for the
+        landed weight, the nearest grid value is kept, so edges stay as sharp as the grid has them.
+        """
+        import cv2
+        import numpy as np
+
+        h, w = back.shape[:2]
+        if (h, w) == (self.height, self.width):
+            return back, density
+        size = (self.width, self.height)
+        smooth = cv2.resize(back, size, interpolation=cv2.INTER_LINEAR)
+        nearest = cv2.resize(back, size, interpolation=cv2.INTER_NEAREST)
+        gap = cv2.absdiff(smooth, nearest)
+        edge = np.maximum(gap[..., 0], gap[..., 1]) > MOTION_EDGE
+        np.copyto(smooth, nearest, where=edge[..., None])
+        smooth[..., 0] *= self.width / w
+        smooth[..., 1] *= self.height / h
+        return smooth, cv2.resize(density, size, interpolation=cv2.INTER_NEAREST)
 
     def sample(self, frame: np.ndarray, flow: np.ndarray) -> np.ndarray:
         """``frame`` read at each pixel plus ``flow`` (bicubic, edges repeated)."""
         import cv2
 
+        xs, ys = pixel_grid(self.height, self.width)
         return cv2.remap(
-            frame,
-            self.xs + flow[..., 0],
-            self.ys + flow[..., 1],
-            cv2.INTER_CUBIC,
-            borderMode=cv2.BORDER_REPLICATE,
+            frame, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
         )

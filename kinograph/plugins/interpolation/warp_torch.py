@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kinograph.plugins.interpolation.blend import side_weights
-from kinograph.plugins.interpolation.flow import PairFlow, consistency_weight
+from kinograph.plugins.interpolation.flow import MOTION_EDGE, PairFlow, consistency_weight
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,12 +27,19 @@ class TorchWarp:
         self.torch = torch
         self.device = torch.device(device)
         self.height, self.width = height, width
-        ys, xs = torch.meshgrid(
-            torch.arange(height, dtype=torch.float32, device=self.device),
-            torch.arange(width, dtype=torch.float32, device=self.device),
-            indexing="ij",
-        )
-        self.xs, self.ys = xs, ys
+        self._grids: dict[tuple[int, int], tuple[Any, Any]] = {}
+
+    def grid(self, height: int, width: int) -> tuple[Any, Any]:
+        """Column and row coordinates ``(xs, ys)`` of a ``height x width`` grid on the device."""
+        if (height, width) not in self._grids:
+            torch = self.torch
+            ys, xs = torch.meshgrid(
+                torch.arange(height, dtype=torch.float32, device=self.device),
+                torch.arange(width, dtype=torch.float32, device=self.device),
+                indexing="ij",
+            )
+            self._grids[(height, width)] = (xs, ys)
+        return self._grids[(height, width)]
 
     def interpolate(
         self, first: np.ndarray, second: np.ndarray, flow: PairFlow, times: list[float]
@@ -48,13 +55,14 @@ class TorchWarp:
             weight_second = self.consistency(backward, forward)
             frames = []
             for t in times:
-                to_first, density_first = self.splat(forward, weight_first, t)
-                to_second, density_second = self.splat(backward, weight_second, 1.0 - t)
+                to_first, density_first = self.to_frame_size(*self.splat(forward, weight_first, t))
+                to_second, density_second = self.to_frame_size(*self.splat(backward, weight_second, 1.0 - t))
                 seen_first = self.sample(first_t, to_first)
                 seen_second = self.sample(second_t, to_second)
                 w_first, w_second = side_weights(density_first, density_second, t)
-                mixed = (seen_first * w_first + seen_second * w_second) / (w_first + w_second)
-                frames.append((mixed + 0.5).clamp(0, 255).to(torch.uint8))
+                # the same arithmetic as blend.mix_weighted, so both backends round alike
+                mixed = seen_first + (seen_second - seen_first) * (w_second / (w_first + w_second))
+                frames.append((mixed.clamp(0, 255) + 0.5).to(torch.uint8))
             out = torch.stack(frames).permute(0, 2, 3, 1)
             return out.contiguous().cpu().numpy()
 
@@ -64,58 +72,87 @@ class TorchWarp:
 
     def consistency(self, flow: Any, other: Any) -> Any:
         """Weight per pixel: near 1 where ``flow`` and ``other`` (the reverse flow) cancel."""
-        map_x = self.xs + flow[..., 0]
-        map_y = self.ys + flow[..., 1]
-        back = self._remap(other.permute(2, 0, 1), map_x, map_y).permute(1, 2, 0)
-        return consistency_weight(self.torch, flow, back, map_x, map_y, self.width, self.height)
+        h, w = flow.shape[:2]
+        xs, ys = self.grid(h, w)
+        map_x = xs + flow[..., 0]
+        map_y = ys + flow[..., 1]
+        back = remap(other.permute(2, 0, 1), map_x, map_y).permute(1, 2, 0)
+        return consistency_weight(self.torch, flow, back, map_x, map_y, w, h)
 
     def splat(self, flow: Any, weight: Any, t: float) -> tuple[Any, Any]:
-        """Push pixels ``t`` along ``flow``: (flow from time t back to the frame, landed weight)."""
+        """Push pixels ``t`` along ``flow``: (flow from time t back to the frame, landed weight).
+
+        As in the OpenCV backend: sums into a frame with a one-pixel border, cropped after.
+        """
         torch = self.torch
-        h, w = self.height, self.width
-        land_x = (self.xs + t * flow[..., 0]).reshape(-1)
-        land_y = (self.ys + t * flow[..., 1]).reshape(-1)
+        h, w = flow.shape[:2]
+        xs, ys = self.grid(h, w)
+        fx = flow[..., 0].reshape(-1)
+        fy = flow[..., 1].reshape(-1)
+        land_x = (xs.reshape(-1) + t * fx).clamp(-2.0, w + 1.0)
+        land_y = (ys.reshape(-1) + t * fy).clamp(-2.0, h + 1.0)
         x0 = torch.floor(land_x)
         y0 = torch.floor(land_y)
         ax = land_x - x0
         ay = land_y - y0
-        x0 = x0.long()
-        y0 = y0.long()
-        src_w = weight.reshape(-1)
-        fx = flow[..., 0].reshape(-1)
-        fy = flow[..., 1].reshape(-1)
+        keep = (x0 >= -1) & (x0 <= w - 1) & (y0 >= -1) & (y0 <= h - 1)
+        src = torch.where(keep, weight.reshape(-1), torch.zeros_like(ax))
+        stride = w + 2
+        corner = ((y0.clamp(-1, h - 1) + 1) * stride + (x0.clamp(-1, w - 1) + 1)).long()
+        right = ax * src
+        left = src - right
         # three 1-D sums: index_add_ on rows of a [N, 3] tensor is several times slower
-        density = torch.zeros(h * w, dtype=torch.float32, device=self.device)
+        size = (h + 2) * stride
+        density = torch.zeros(size, dtype=torch.float32, device=self.device)
         sum_x = torch.zeros_like(density)
         sum_y = torch.zeros_like(density)
-        for dx, dy, corner in (
-            (0, 0, (1 - ax) * (1 - ay)),
-            (1, 0, ax * (1 - ay)),
-            (0, 1, (1 - ax) * ay),
-            (1, 1, ax * ay),
+        for offset, wts in (
+            (0, left * (1 - ay)),
+            (1, right * (1 - ay)),
+            (stride, left * ay),
+            (stride + 1, right * ay),
         ):
-            xi = x0 + dx
-            yi = y0 + dy
-            inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-            index = torch.where(inside, yi * w + xi, torch.zeros_like(xi))
-            wts = torch.where(inside, corner * src_w, torch.zeros_like(src_w))
+            index = corner + offset
             density.index_add_(0, index, wts)
             sum_x.index_add_(0, index, wts * fx)
             sum_y.index_add_(0, index, wts * fy)
-        safe = density.clamp_min(1e-12)
-        back = torch.stack([-t * sum_x / safe, -t * sum_y / safe], 1).reshape(h, w, 2)
-        return back, density.reshape(h, w)
+        density = density.reshape(h + 2, stride)[1 : h + 1, 1 : w + 1]
+        scale = -t / density.clamp_min(1e-12)
+        sum_x = sum_x.reshape(h + 2, stride)[1 : h + 1, 1 : w + 1]
+        sum_y = sum_y.reshape(h + 2, stride)[1 : h + 1, 1 : w + 1]
+        return torch.stack([sum_x * scale, sum_y * scale], -1), density
+
+    def to_frame_size(self, back: Any, density: Any) -> tuple[Any, Any]:
+        """A splat made on a smaller flow grid, scaled up as the OpenCV backend does."""
+        import torch.nn.functional as F  # noqa: N812
+
+        h, w = back.shape[:2]
+        if (h, w) == (self.height, self.width):
+            return back, density
+        size = (self.height, self.width)
+        channels = back.permute(2, 0, 1)[None]
+        smooth = F.interpolate(channels, size=size, mode="bilinear", align_corners=False)[0]
+        nearest = F.interpolate(channels, size=size, mode="nearest")[0]
+        edge = (smooth - nearest).abs().amax(0) > MOTION_EDGE
+        up = self.torch.where(edge[None], nearest, smooth)
+        scale = self.torch.tensor([self.width / w, self.height / h], device=self.device)
+        up = up.permute(1, 2, 0) * scale
+        return up, F.interpolate(density[None, None], size=size, mode="nearest")[0, 0]
 
     def sample(self, image: Any, flow: Any) -> Any:
         """``image`` ``[C, H, W]`` read at each pixel plus ``flow`` (bicubic, edges repeated)."""
-        return self._remap(image, self.xs + flow[..., 0], self.ys + flow[..., 1], mode="bicubic")
+        xs, ys = self.grid(self.height, self.width)
+        return remap(image, xs + flow[..., 0], ys + flow[..., 1], mode="bicubic")
 
-    def _remap(self, image: Any, map_x: Any, map_y: Any, mode: str = "bilinear") -> Any:
-        """``cv2.remap`` with BORDER_REPLICATE, as ``grid_sample`` (bilinear = INTER_LINEAR, bicubic = INTER_CUBIC)."""
-        import torch.nn.functional as F  # noqa: N812
 
-        grid = torch_grid(map_x, map_y, self.width, self.height)
-        return F.grid_sample(image[None], grid[None], mode=mode, padding_mode="border", align_corners=True)[0]
+def remap(image: Any, map_x: Any, map_y: Any, mode: str = "bilinear") -> Any:
+    """``cv2.remap`` of ``image`` ``[C, h, w]`` with BORDER_REPLICATE, as ``grid_sample``
+    (bilinear = INTER_LINEAR, bicubic = INTER_CUBIC)."""
+    import torch.nn.functional as F  # noqa: N812
+
+    height, width = image.shape[1:]
+    grid = torch_grid(map_x, map_y, width, height)
+    return F.grid_sample(image[None], grid[None], mode=mode, padding_mode="border", align_corners=True)[0]
 
 
 def torch_grid(map_x: Any, map_y: Any, width: int, height: int) -> Any:
