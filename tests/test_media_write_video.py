@@ -121,6 +121,19 @@ def test_stream_failing_midway_leaves_nothing(session, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs a folder that refuses new files (Linux /proc)")
+def test_folder_that_refuses_files_fails_before_any_frame_is_made(session) -> None:
+    # /proc refuses new files even for root (chmod would not stop root in CI containers).
+    out = Path("/proc/kinograph-test-video.mp4")
+    result = session.run(pattern_graph(session, out, frames=40, fail_at=1), OPTIONS)
+    assert [f.node_id for f in result.failures] == ["write"]
+    message = result.failures[0].message
+    assert "/proc" in message and "does not accept new files" in message and "encoding" not in message
+    # The writer gave up before pulling a frame: the stage that fails at frame 1 never ran.
+    assert result.states["stage"] != "failed"
+    assert not out.exists()
+
+
 def test_existing_file_survives_a_failed_overwrite(session, tmp_path: Path) -> None:
     out = tmp_path / "keep.mp4"
     out.write_bytes(b"previous render")

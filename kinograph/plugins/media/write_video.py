@@ -188,6 +188,15 @@ class WriteVideo(Node):
         p = self.params
         options = {"movflags": "+faststart"} if muxer in ("mp4", "mov") else {}
         try:
+            # FFmpeg only notices a folder that refuses files once it starts writing, after the
+            # frames were computed, and then says "encoding failed": try the file first.
+            temp.touch()
+        except OSError as exc:
+            raise NodeFailure(
+                f"cannot write {p.path}: the folder {temp.parent} does not accept new files "
+                f"({exc.strerror or exc}); choose another path"
+            ) from exc
+        try:
             container = av.open(str(temp), "w", format=muxer, options=options)
         except (av.FFmpegError, OSError) as exc:
             raise NodeFailure(f"cannot create a video file in {temp.parent}: {exc}") from exc
