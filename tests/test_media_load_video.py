@@ -149,8 +149,11 @@ def test_missing_and_corrupt_files_fail_clearly(harness, tmp_path: Path) -> None
         harness.run_node(LOAD, {"path": str(tmp_path / "missing.mp4")})
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 20)
-    with pytest.raises(NodeFailure, match=r"broken\.mp4"):
+    with pytest.raises(NodeFailure, match=r"broken\.mp4") as caught:
         harness.run_node(LOAD, {"path": str(broken)})
+    assert "Errno" not in str(caught.value) and str(broken) in str(caught.value)  # said once, no errno noise
+    with pytest.raises(NodeFailure, match="is a folder, not a video file"):
+        harness.run_node(LOAD, {"path": str(tmp_path)})
 
 
 def test_audio_output_names_the_file_only_with_sound(harness, tmp_path: Path) -> None:

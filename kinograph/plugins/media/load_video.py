@@ -42,14 +42,20 @@ class VideoInfo:
 
 def open_video(path: str) -> Any:
     """Open a media file with PyAV, or fail naming the path."""
+    import os
+
     import av
 
+    if os.path.isdir(path):
+        raise NodeFailure(f"{path} is a folder, not a video file (use Load images for a folder of frames)")
     try:
         container = av.open(path)
     except FileNotFoundError as exc:
         raise NodeFailure(f"video file not found: {path} (check the path param)") from exc
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise NodeFailure(f"cannot open video {path}: {exc} (is it a complete video file?)") from exc
+        # FFmpeg's errors carry a huge errno and the path again; the reason is what users need.
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise NodeFailure(f"cannot open video {path}: {reason} (is it a complete video file?)") from exc
     if not container.streams.video:
         container.close()
         raise NodeFailure(f"{path} has no video track")
