@@ -218,6 +218,8 @@ def test_batch_of_one_and_bad_inputs(harness) -> None:
     assert frames.shape == (2, 48, 64, 3)
     with pytest.raises(NodeFailure, match="RGB uint8"):
         frames_of(harness, photo().astype(np.float32), motion(2))
+    with pytest.raises(NodeFailure, match=r"1x1 pixels, too small.*at least 2x2"):
+        frames_of(harness, np.zeros((1, 1, 3), np.uint8), motion(2))
 
 
 @pytest.mark.parametrize(("zoom", "rotation", "words"), [(0.0, 0.0, "zoom"), (1.0, float("nan"), "finite")])

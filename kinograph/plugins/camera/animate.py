@@ -96,7 +96,10 @@ class AnimateImage(Node):
         if source.ndim != 3 or source.shape[-1] != 3 or source.dtype != np.uint8:
             raise NodeFailure(f"expected an RGB uint8 image [H, W, 3], got {source.dtype} {tuple(source.shape)}")
         if min(source.shape[:2]) < 2:
-            raise NodeFailure(f"the image is too small to animate ({source.shape[1]}x{source.shape[0]})")
+            raise NodeFailure(
+                f"the image is {source.shape[1]}x{source.shape[0]} pixels, too small to animate "
+                "(it needs at least 2x2; use a larger picture)"
+            )
         if not isinstance(motion, Motion):
             raise NodeFailure(f"the motion input is a {type(motion).__name__}, expected a Motion")
         problem = motion_problem(motion)
