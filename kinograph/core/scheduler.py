@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import json
 import shutil
 import tempfile
 import threading
@@ -213,11 +212,9 @@ class _Run:
                 (link.target_port, self.keys[link.source_node], link.source_port)
                 for link in self.inputs[node_id]
             )
-            text = json.dumps(
-                [node.type, cls.version, key_params, cls.fingerprint(params), node.bypass, upstream],
-                sort_keys=True,
-                default=str,
-            )
+            # repr of JSON values is exact and cheaper than json.dumps; params keep the order the
+            # model gives them, so equal content gives equal text (a reordering only misses).
+            text = repr((node.type, cls.version, sorted(key_params.items()), cls.fingerprint(params), node.bypass, upstream))
             self.keys[node_id] = hashlib.sha256(text.encode()).hexdigest()[:40]
         self.result.keys = dict(self.keys)
 
