@@ -64,6 +64,10 @@ class MainWindow(QMainWindow):
         self.inspector_dock = self.add_dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
         self.history_dock = self.add_dock("History", QUndoView(self.stack), Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.inspector_dock, self.history_dock)
+        # Side columns run the full height (as in Blender or Nuke): a bottom dock such as the log
+        # then spans only the canvas and does not squeeze the inspector.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.inspector_dock.raise_()
         self.actions: dict[str, QAction] = {}
         self.toolbar = QToolBar("Main", self)

@@ -76,3 +76,19 @@ def test_screenshot_after_a_run(qtbot, run_window, tmp_path: Path) -> None:
     # The viewer shows frame 9 of the animation.
     viewer = run_window.run_features.viewer
     assert viewer.isVisible() and viewer.kind == "stream" and viewer.stream.index == 8
+
+
+def test_inspector_keeps_room_beside_the_log_and_above_the_viewer(qtbot, run_window) -> None:
+    features = run_window.run_features
+    inspector = run_window.inspector_dock.geometry()
+    viewer = features.viewer_dock.geometry()
+    log = features.log_dock.geometry()
+    # The side column runs the full height; the log sits under the canvas only.
+    assert log.right() < inspector.left()
+    assert viewer.bottom() > log.top()
+    # The inspector is not the smaller of the two (it holds a node's params).
+    assert inspector.height() >= viewer.height()
+    node = run_window.editor.add_node("kinograph.video.write", (0.0, 0.0))
+    run_window.view.select_only([node])
+    QApplication.processEvents()
+    assert run_window.inspector.isVisible() and inspector.width() >= 300

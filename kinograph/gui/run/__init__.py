@@ -73,6 +73,10 @@ class RunFeatures(QObject):
         self.log_dock: QDockWidget = window.add_dock("Log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea)
         # The log is a strip along the bottom; the canvas keeps most of the height.
         window.resizeDocks([self.log_dock], [150], Qt.Orientation.Vertical)
+        # The inspector keeps room for a node's params (sliders, paths) above the viewer, which
+        # Qt would otherwise make the larger of the two while it only says "run the graph".
+        window.resizeDocks([window.inspector_dock, self.viewer_dock], [11, 9], Qt.Orientation.Vertical)
+        window.resizeDocks([window.inspector_dock], [380], Qt.Orientation.Horizontal)
         self._build_actions()
         self._connect()
         self._closed = False
