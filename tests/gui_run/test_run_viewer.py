@@ -112,3 +112,21 @@ def test_viewer_shows_features_stats_and_plot(qtbot, run_window) -> None:
     assert "min -1" in viewer.features_stats.text() and "max 1" in viewer.features_stats.text()
     assert 0 < len(viewer.features_plot.values) <= 256
     assert viewer.features_plot.values[0] < viewer.features_plot.values[-1]
+
+
+def test_a_stream_not_kept_says_how_to_see_it_and_run_selected_shows_it(qtbot, run_window, tmp_path: Path) -> None:
+    editor = run_window.editor
+    pattern, write = add_pattern_to_video(run_window, tmp_path / "out.mp4", frames=8, size=(32, 24))
+    invert = editor.add_node("test.invert", (160.0, 120.0))
+    assert editor.connect(f"{pattern}.frames", f"{invert}.frames") is None
+    assert editor.connect(f"{invert}.frames", f"{write}.frames") is None  # replaces the direct link
+    assert run_and_wait(qtbot, run_window).status == "finished"
+
+    run_window.view.select_only([pattern])  # feeds only the inverter: its frames were not kept
+    viewer = run_window.run_features.viewer
+    assert viewer.pages.currentWidget() is viewer.page["message"]
+    assert "Run selected (Shift+F5)" in viewer.message.text()
+    # Doing what the message says shows the frames.
+    assert run_and_wait(qtbot, run_window, selected=True).status == "finished"
+    assert viewer.kind == "stream" and viewer.stream.source is not None and viewer.stream.source.count == 8
+    assert shown_pixel(viewer.stream.image, 3, 2) == pattern_pixel(3, 2, 0)

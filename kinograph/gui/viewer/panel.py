@@ -285,8 +285,10 @@ class ViewerPanel(QWidget):
         try:
             source = CachedFrames(self.controller.session.streams, key)
         except FileNotFoundError:
-            self._message("This stream was not kept on disk in the last run (only streams that feed "
-                          "output nodes are). Look at the node it feeds, or run it again.")
+            # Run selected records the streams of the nodes it targets, so that is the way to see it.
+            self._message("This stream was not kept in the last run: only streams that feed an "
+                          "output node are.\nTo see its frames, keep this node selected and press "
+                          "Run selected (Shift+F5).")
             return
         self.stream.set_source(source)
         self.pages.setCurrentWidget(self.page["stream"])
