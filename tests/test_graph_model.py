@@ -67,7 +67,7 @@ def test_snapshot_is_independent_of_later_edits(registry: Registry) -> None:
     snapshot = graph.snapshot()
     graph.set_param("add", "offset", 9)
     assert snapshot.nodes["add"].params["offset"] == 1
-    assert '"offset": 1' in snapshot.text
+    assert '"offset":1' in snapshot.text
 
 
 def test_new_ids_are_unique_and_valid(registry: Registry) -> None:

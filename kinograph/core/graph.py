@@ -11,7 +11,7 @@ import copy
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +74,12 @@ class GraphNode:
     bypass: bool = False
     plugin: dict[str, str] | None = None
 
-    def to_entry(self) -> dict[str, Any]:
+    def to_entry(self, copy_values: bool = True) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "type": self.type,
             "version": self.version,
-            "params": copy.deepcopy(self.params),
-            "ui": copy.deepcopy(self.ui),
+            "params": copy.deepcopy(self.params) if copy_values else self.params,
+            "ui": copy.deepcopy(self.ui) if copy_values else self.ui,
             "bypass": self.bypass,
         }
         if self.plugin:
@@ -429,13 +429,24 @@ class Graph:
         atomic_write_text(Path(path), self.to_json())
 
     def snapshot(self) -> GraphSnapshot:
-        """An immutable copy for a run; later edits do not touch it."""
-        return GraphSnapshot(
-            text=self.to_json(),
-            base_dir=self.base_dir,
-            nodes={node_id: replace(copy.deepcopy(node)) for node_id, node in self.nodes.items()},
-            links=tuple(self.links),
-        )
+        """An immutable copy for a run; later edits do not touch it.
+
+        The text is the graph file (compact); the nodes are parsed back from it, so nothing in
+        the snapshot is shared with the live graph.
+        """
+        data = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "meta": self.meta,
+            "nodes": {node_id: node.to_entry(copy_values=False) for node_id, node in self.nodes.items()},
+            "links": [{"from": link.source, "to": link.target} for link in self.links],
+        }
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        nodes = {
+            node_id: GraphNode(node_id, e["type"], e["version"], e["params"], e["ui"], e["bypass"], e.get("plugin"))
+            for node_id, e in json.loads(text)["nodes"].items()
+        }
+        return GraphSnapshot(text=text, base_dir=self.base_dir, nodes=nodes, links=tuple(self.links))
 
     def replace_with(self, other: Graph) -> None:
         """Take over another graph's contents (open file in place) and announce a reset."""

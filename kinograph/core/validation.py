@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from kinograph.core.errors import Problem
-from kinograph.core.graph import Graph
+from kinograph.core.graph import Graph, Link
 from kinograph.core.graph_file import validation_problems
 from kinograph.core.node import Node
 from kinograph.core.params import field_ui, path_fields, resolve_param_paths
@@ -19,9 +19,10 @@ def validate(graph: Graph, nodes: set[str] | None = None, *, check_files: bool =
     """Every problem in the graph (or, with ``nodes``, in those nodes and the links into them)."""
     problems: list[Problem] = []
     wanted = set(graph.nodes) if nodes is None else nodes
+    into = links_by_target(graph)
     for node_id in graph.nodes:
         if node_id in wanted:
-            problems.extend(_node_problems(graph, node_id, check_files))
+            problems.extend(_node_problems(graph, node_id, check_files, into))
     problems.extend(_link_problems(graph, wanted))
     problems.extend(_cycle_problems(graph))
     return problems
@@ -37,11 +38,19 @@ def structure_problems(graph: Graph, *, unknown_types: bool = True) -> list[Prob
     if unknown_types:
         unknown = {n for n, node in graph.nodes.items() if graph.registry.node(node.type) is None}
         for node_id in unknown:
-            problems.extend(_node_problems(graph, node_id, False))
+            problems.extend(_node_problems(graph, node_id, False, {}))
     return problems + _cycle_problems(graph)
 
 
-def _node_problems(graph: Graph, node_id: str, check_files: bool) -> list[Problem]:
+def links_by_target(graph: Graph) -> dict[str, list[Link]]:
+    """Links grouped by the node they feed (one pass, so checks stay linear in graph size)."""
+    into: dict[str, list[Link]] = {}
+    for link in graph.links:
+        into.setdefault(link.target_node, []).append(link)
+    return into
+
+
+def _node_problems(graph: Graph, node_id: str, check_files: bool, into: dict[str, list[Link]]) -> list[Problem]:
     node = graph.nodes[node_id]
     where = f"nodes.{node_id}"
     cls = graph.registry.node(node.type)
@@ -69,8 +78,8 @@ def _node_problems(graph: Graph, node_id: str, check_files: bool) -> list[Proble
     if params is not None and check_files:
         problems.extend(_path_problems(graph, node_id, cls, params))
     if params is not None:
-        problems.extend(_input_problems(graph, node_id, cls, params))
-    linked = {link.target_port for link in graph.links_into(node_id)}
+        problems.extend(_input_problems(graph, node_id, cls, params, into.get(node_id, [])))
+    linked = {link.target_port for link in into.get(node_id, [])}
     for port in cls.inputs:
         if not port.optional and port.name not in linked and not node.bypass:
             problems.append(
@@ -81,10 +90,10 @@ def _node_problems(graph: Graph, node_id: str, check_files: bool) -> list[Proble
     return problems
 
 
-def _input_problems(graph: Graph, node_id: str, cls: type[Node], params: object) -> list[Problem]:
+def _input_problems(graph: Graph, node_id: str, cls: type[Node], params: object, links: list[Link]) -> list[Problem]:
     """Let the node check facts its upstream nodes declare (e.g. a feature size mismatch)."""
     inputs = {}
-    for link in graph.links_into(node_id):
+    for link in links:
         upstream = graph.nodes.get(link.source_node)
         upstream_cls = graph.registry.node(upstream.type) if upstream else None
         if upstream is None or upstream_cls is None:
