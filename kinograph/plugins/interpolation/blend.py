@@ -39,14 +39,20 @@ def side_weights(density_first: Any, density_second: Any, t: float) -> tuple[Any
     return w_first, w_second
 
 
-def mix_weighted(seen_first: Any, seen_second: Any, w_first: Any, w_second: Any, out: Any = None) -> Any:
+def second_share(density_first: Any, density_second: Any, t: float) -> Any:
+    """The second neighbour's share of each pixel, ``w_second / (w_first + w_second)``."""
+    w_first, w_second = side_weights(density_first, density_second, t)
+    return w_second / (w_first + w_second)
+
+
+def mix_by_share(seen_first: Any, seen_second: Any, share: Any, out: Any = None) -> Any:
     """Per-pixel weighted mean of two float frames ``[H, W, 3]`` -> uint8 (numpy), into ``out``.
 
-    Written as ``first + (second - first) * share`` in place: one frame-sized temporary.
+    ``share`` ``[H, W]`` is the second frame's weight (:func:`second_share`). Written as
+    ``first + (second - first) * share`` in place: one frame-sized temporary.
     """
     import numpy as np
 
-    share = w_second / (w_first + w_second)
     mixed = np.subtract(seen_second, seen_first)
     mixed *= share[..., None]
     mixed += seen_first

@@ -32,10 +32,10 @@ MAX_REDUCTION: dict[str, int] = {"ultrafast": 4, "fast": 2, "medium": 1}
 #: the flow is only scaled down while its shorter side stays at least this many pixels, so
 #: small frames (and the motion of small objects in them) keep a full-size flow
 MIN_FLOW_SIDE = 240
-#: when a splat made on a smaller grid is scaled up, a pixel whose bilinear and nearest values
-#: differ by more than this (grid pixels) sits on a motion edge and takes the nearest value:
-#: averaging an object's motion with its background's there would tear both
-MOTION_EDGE = 0.25
+#: when a splat made on a smaller grid is scaled up, a grid pixel whose 3x3 neighbourhood's
+#: motion spans more than this (grid pixels, either axis) sits on a motion edge and is scaled up
+#: nearest, not bilinearly: averaging an object's motion with its background's tears both
+MOTION_EDGE = 1.0
 
 
 #: a pixel counts as seen by both frames when its consistency weight is at least this
@@ -82,11 +82,13 @@ class FlowEstimator:
         name, finest, refine = PRESETS[preset]
         self.reduction = flow_reduction(preset, height, width) if height and width else 1
         self.size = flow_size(height, width, self.reduction) if self.reduction > 1 else None
-        dis: Any = cv2.DISOpticalFlow_create(getattr(cv2, name))
-        # on frames already scaled down, the same patch grid sits that many levels lower
-        dis.setFinestScale(max(0, finest - (self.reduction.bit_length() - 1)))
-        dis.setVariationalRefinementIterations(refine)
-        self._dis = dis
+        # one DIS object per direction: the backward flow runs on a second thread (OpenCV
+        # releases the GIL), which on two cores beats DIS's own, finer-grained threading
+        self._dis = [cv2.DISOpticalFlow_create(getattr(cv2, name)) for _ in range(2)]
+        for dis in self._dis:
+            # on frames already scaled down, the same patch grid sits that many levels lower
+            dis.setFinestScale(max(0, finest - (self.reduction.bit_length() - 1)))
+            dis.setVariationalRefinementIterations(refine)
         self.fill_radius = max(1, round(FILL_RADIUS / self.reduction))
 
     def gray(self, frame: np.ndarray) -> np.ndarray:
@@ -99,17 +101,34 @@ class FlowEstimator:
         h, w = self.size
         return cv2.resize(luma, (w, h), interpolation=cv2.INTER_AREA)
 
-    def flow(self, first_gray: np.ndarray, second_gray: np.ndarray) -> np.ndarray:
-        """Flow from ``first_gray`` to ``second_gray`` (``[H, W, 2]`` float32)."""
-        return self._dis.calc(first_gray, second_gray, None)
+    def flow(self, first_gray: np.ndarray, second_gray: np.ndarray, direction: int = 0) -> np.ndarray:
+        """Flow from ``first_gray`` to ``second_gray`` (``[h, w, 2]`` float32)."""
+        return self._dis[direction].calc(first_gray, second_gray, None)
 
     def pair(self, first_gray: np.ndarray, second_gray: np.ndarray) -> PairFlow:
         """Forward and backward flow between two luma frames, occluded pixels filled."""
-        forward = self.flow(first_gray, second_gray)
-        backward = self.flow(second_gray, first_gray)
+        import threading
+
+        found: dict[str, Any] = {}
+
+        def backward() -> None:
+            try:
+                found["flow"] = self.flow(second_gray, first_gray, 1)
+            except BaseException as exc:  # handed to the caller's thread below
+                found["error"] = exc
+
+        worker = threading.Thread(target=backward, name="kinograph-dis-backward", daemon=True)
+        worker.start()
+        try:
+            forward = self.flow(first_gray, second_gray)
+        finally:
+            worker.join()
+        if "error" in found:
+            raise found["error"]
+        back = found["flow"]
         return PairFlow(
-            fill_occluded(forward, backward, self.fill_radius),
-            fill_occluded(backward, forward, self.fill_radius),
+            fill_occluded(forward, back, self.fill_radius),
+            fill_occluded(back, forward, self.fill_radius),
         )
 
 
@@ -141,6 +160,22 @@ def _pixel_grid(height: int, width: int) -> tuple[Any, Any]:
     xs.flags.writeable = False
     ys.flags.writeable = False
     return xs, ys
+
+
+def pixel_map(height: int, width: int) -> np.ndarray:
+    """Pixel coordinates ``[height, width, 2]`` float32, (x, y) per pixel (cached, read-only):
+    a flow plus this is the two-channel map ``cv2.remap`` takes."""
+    return _pixel_map(height, width)
+
+
+@lru_cache(maxsize=2)
+def _pixel_map(height: int, width: int) -> Any:
+    import numpy as np
+
+    xs, ys = pixel_grid(height, width)
+    grid = np.stack([xs, ys], axis=-1)
+    grid.flags.writeable = False
+    return grid
 
 
 def fill_occluded(flow: np.ndarray, other: np.ndarray, radius: int = FILL_RADIUS) -> np.ndarray:

@@ -19,8 +19,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kinograph.plugins.interpolation.blend import mix_weighted, side_weights
-from kinograph.plugins.interpolation.flow import MOTION_EDGE, PairFlow, consistency_weight, pixel_grid
+from kinograph.plugins.interpolation.blend import mix_by_share, second_share
+from kinograph.plugins.interpolation.flow import (
+    MOTION_EDGE,
+    PairFlow,
+    consistency_weight,
+    pixel_grid,
+    pixel_map,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -42,17 +48,17 @@ class OpenCVWarp:
 
         first_f = first.astype(np.float32)
         second_f = second.astype(np.float32)
-        # steps 1-2 run on the flow's grid (maybe smaller than the frames), 3-4 on the frames
+        # steps 1-2 and the mix weights run on the flow's grid (maybe smaller than the frames)
         weight_first = self.consistency(flow.forward, flow.backward)
         weight_second = self.consistency(flow.backward, flow.forward)
         out = np.empty((len(times), self.height, self.width, 3), dtype=np.uint8)
         for k, t in enumerate(times):
-            to_first, density_first = self.to_frame_size(*self.splat(flow.forward, weight_first, t))
-            to_second, density_second = self.to_frame_size(*self.splat(flow.backward, weight_second, 1.0 - t))
-            seen_first = self.sample(first_f, to_first)
-            seen_second = self.sample(second_f, to_second)
-            w_first, w_second = side_weights(density_first, density_second, t)
-            mix_weighted(seen_first, seen_second, w_first, w_second, out=out[k])
+            to_first, density_first = self.splat(flow.forward, weight_first, t)
+            to_second, density_second = self.splat(flow.backward, weight_second, 1.0 - t)
+            share = self.nearest_up(second_share(density_first, density_second, t))
+            seen_first = self.sample(first_f, self.to_frame_size(to_first))
+            seen_second = self.sample(second_f, self.to_frame_size(to_second))
+            mix_by_share(seen_first, seen_second, share, out=out[k])
         return out
 
     def consistency(self, flow: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -107,33 +113,41 @@ class OpenCVWarp:
         back[..., 1] = sum_y.reshape(h + 2, stride)[inner] * scale
         return back, density.astype(np.float32)
 
-    def to_frame_size(self, back: np.ndarray, density: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """A splat made on a smaller flow grid, scaled up to the frames (vectors too).
+    def to_frame_size(self, back: np.ndarray) -> np.ndarray:
+        """A flow made on a smaller grid, scaled up to the frames (vectors too).
 
-        Smooth motion is scaled up bilinearly; at motion edges (see ``MOTION_EDGE``) and for the
-        landed weight, the nearest grid value is kept, so edges stay as sharp as the grid has them.
+        Smooth motion is scaled up bilinearly; grid pixels at motion edges (``MOTION_EDGE``) keep
+        their own vector (nearest), so edges stay as sharp as the grid has them.
         """
         import cv2
         import numpy as np
 
         h, w = back.shape[:2]
         if (h, w) == (self.height, self.width):
-            return back, density
+            return back
         size = (self.width, self.height)
-        smooth = cv2.resize(back, size, interpolation=cv2.INTER_LINEAR)
-        nearest = cv2.resize(back, size, interpolation=cv2.INTER_NEAREST)
-        gap = cv2.absdiff(smooth, nearest)
-        edge = np.maximum(gap[..., 0], gap[..., 1]) > MOTION_EDGE
-        np.copyto(smooth, nearest, where=edge[..., None])
-        smooth[..., 0] *= self.width / w
-        smooth[..., 1] *= self.height / h
-        return smooth, cv2.resize(density, size, interpolation=cv2.INTER_NEAREST)
+        kernel = np.ones((3, 3), np.uint8)
+        spread = cv2.dilate(back, kernel, borderType=cv2.BORDER_REPLICATE)
+        spread -= cv2.erode(back, kernel, borderType=cv2.BORDER_REPLICATE)
+        edge = (np.maximum(spread[..., 0], spread[..., 1]) > MOTION_EDGE).view(np.uint8)
+        scaled = back * np.float32([self.width / w, self.height / h])
+        up = cv2.resize(scaled, size, interpolation=cv2.INTER_LINEAR)
+        if edge.any():
+            edge = cv2.resize(edge, size, interpolation=cv2.INTER_NEAREST)
+            cv2.copyTo(cv2.resize(scaled, size, interpolation=cv2.INTER_NEAREST), edge, up)
+        return up
+
+    def nearest_up(self, grid: np.ndarray) -> np.ndarray:
+        """A per-pixel map made on the flow grid, at frame size (nearest: mix weights stay exact)."""
+        import cv2
+
+        if grid.shape[:2] == (self.height, self.width):
+            return grid
+        return cv2.resize(grid, (self.width, self.height), interpolation=cv2.INTER_NEAREST)
 
     def sample(self, frame: np.ndarray, flow: np.ndarray) -> np.ndarray:
         """``frame`` read at each pixel plus ``flow`` (bicubic, edges repeated)."""
         import cv2
 
-        xs, ys = pixel_grid(self.height, self.width)
-        return cv2.remap(
-            frame, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
-        )
+        where = pixel_map(self.height, self.width) + flow
+        return cv2.remap(frame, where, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kinograph.plugins.interpolation.blend import side_weights
+from kinograph.plugins.interpolation.blend import second_share
 from kinograph.plugins.interpolation.flow import MOTION_EDGE, PairFlow, consistency_weight
 
 if TYPE_CHECKING:
@@ -55,13 +55,13 @@ class TorchWarp:
             weight_second = self.consistency(backward, forward)
             frames = []
             for t in times:
-                to_first, density_first = self.to_frame_size(*self.splat(forward, weight_first, t))
-                to_second, density_second = self.to_frame_size(*self.splat(backward, weight_second, 1.0 - t))
-                seen_first = self.sample(first_t, to_first)
-                seen_second = self.sample(second_t, to_second)
-                w_first, w_second = side_weights(density_first, density_second, t)
-                # the same arithmetic as blend.mix_weighted, so both backends round alike
-                mixed = seen_first + (seen_second - seen_first) * (w_second / (w_first + w_second))
+                to_first, density_first = self.splat(forward, weight_first, t)
+                to_second, density_second = self.splat(backward, weight_second, 1.0 - t)
+                share = self.nearest_up(second_share(density_first, density_second, t))
+                seen_first = self.sample(first_t, self.to_frame_size(to_first))
+                seen_second = self.sample(second_t, self.to_frame_size(to_second))
+                # the same arithmetic as blend.mix_by_share, so both backends round alike
+                mixed = seen_first + (seen_second - seen_first) * share
                 frames.append((mixed.clamp(0, 255) + 0.5).to(torch.uint8))
             out = torch.stack(frames).permute(0, 2, 3, 1)
             return out.contiguous().cpu().numpy()
@@ -122,22 +122,32 @@ class TorchWarp:
         sum_y = sum_y.reshape(h + 2, stride)[1 : h + 1, 1 : w + 1]
         return torch.stack([sum_x * scale, sum_y * scale], -1), density
 
-    def to_frame_size(self, back: Any, density: Any) -> tuple[Any, Any]:
-        """A splat made on a smaller flow grid, scaled up as the OpenCV backend does."""
+    def to_frame_size(self, back: Any) -> Any:
+        """A flow made on a smaller grid, scaled up as the OpenCV backend does."""
         import torch.nn.functional as F  # noqa: N812
 
         h, w = back.shape[:2]
         if (h, w) == (self.height, self.width):
-            return back, density
+            return back
         size = (self.height, self.width)
-        channels = back.permute(2, 0, 1)[None]
-        smooth = F.interpolate(channels, size=size, mode="bilinear", align_corners=False)[0]
-        nearest = F.interpolate(channels, size=size, mode="nearest")[0]
-        edge = (smooth - nearest).abs().amax(0) > MOTION_EDGE
-        up = self.torch.where(edge[None], nearest, smooth)
+        # the 3x3 spread (max - min) of each component, edges repeated, as cv2.dilate - cv2.erode
+        grid = F.pad(back.permute(2, 0, 1)[None], (1, 1, 1, 1), mode="replicate")
+        spread = F.max_pool2d(grid, 3, stride=1) + F.max_pool2d(-grid, 3, stride=1)
+        edge = (spread[0].amax(0) > MOTION_EDGE).float()
         scale = self.torch.tensor([self.width / w, self.height / h], device=self.device)
-        up = up.permute(1, 2, 0) * scale
-        return up, F.interpolate(density[None, None], size=size, mode="nearest")[0, 0]
+        scaled = (back * scale).permute(2, 0, 1)[None]
+        up = F.interpolate(scaled, size=size, mode="bilinear", align_corners=False)[0]
+        nearest = F.interpolate(scaled, size=size, mode="nearest")[0]
+        edge_up = F.interpolate(edge[None, None], size=size, mode="nearest")[0, 0] > 0.5
+        return self.torch.where(edge_up[None], nearest, up).permute(1, 2, 0)
+
+    def nearest_up(self, grid: Any) -> Any:
+        """A per-pixel map ``[h, w]`` made on the flow grid, at frame size (nearest)."""
+        import torch.nn.functional as F  # noqa: N812
+
+        if tuple(grid.shape) == (self.height, self.width):
+            return grid
+        return F.interpolate(grid[None, None], size=(self.height, self.width), mode="nearest")[0, 0]
 
     def sample(self, image: Any, flow: Any) -> Any:
         """``image`` ``[C, H, W]`` read at each pixel plus ``flow`` (bicubic, edges repeated)."""
