@@ -178,6 +178,8 @@ class _Run:
         self.unbounded_tees = False
         self.wanted: dict[str, set[str]] = {}
         self.last_progress: dict[str, tuple[int, int | None]] = {}
+        #: skipped node -> the failed node that caused it
+        self.failed_root: dict[str, str] = {}
         self.open_streams: dict[str, int] = {}
         self.temp_root = Path(tempfile.mkdtemp(prefix="kinograph-run-"))
         self._device: str | None = None
@@ -436,10 +438,11 @@ class _Run:
                     self.tees[key].close(self.tee_index[(key, reader)])
 
     def blocked_by(self, node_id: str) -> str | None:
+        """The failed node (possibly further upstream) that this node cannot run without."""
         for link in self.inputs[node_id]:
             state = self.result.states.get(link.source_node)
             if state in ("failed", "skipped") and (link.source_node, link.source_port) not in self.values:
-                return link.source_node
+                return self.failed_root.get(link.source_node, link.source_node)
         return None
 
     def step(self, node_id: str, what: str) -> None:
@@ -452,6 +455,7 @@ class _Run:
             return
         blocker = self.blocked_by(node_id)
         if blocker is not None:
+            self.failed_root[node_id] = blocker
             self.skip(node_id, f"upstream node {blocker!r} failed")
             return
         if what == "bypass":
@@ -492,7 +496,8 @@ class _Run:
         except Cancelled:
             raise
         except UpstreamFailed as exc:
-            self.skip(node_id, f"upstream node {exc.node_id!r} failed")
+            self.failed_root[node_id] = self.failed_root.get(exc.node_id, exc.node_id)
+            self.skip(node_id, f"upstream node {self.failed_root[node_id]!r} failed")
             return
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
