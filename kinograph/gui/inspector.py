@@ -54,6 +54,20 @@ def resolve(schema: dict[str, Any], prop: dict[str, Any]) -> dict[str, Any]:
     return prop
 
 
+
+#: Words users know in capitals; pydantic's automatic titles would write "Crf" and "Fps".
+ACRONYMS = frozenset({"crf", "fps", "id", "rgb", "rgba", "gpu", "cpu", "cuda", "lstm", "png", "jpeg", "jpg",
+                      "mp4", "url", "hdr", "iou", "dpi", "ui"})
+
+
+def param_label(name: str, title: str | None = None) -> str:
+    """The label of a param in the inspector: its own title, or its name in words ("crf" -> "CRF")."""
+    automatic = name.replace("_", " ").title()
+    if title and title != automatic:
+        return title  # the node's author chose it
+    words = [w for w in name.split("_") if w]
+    return " ".join(w.upper() if w.lower() in ACRONYMS else w.capitalize() for w in words) or name
+
 class Field:
     """One param's editor: the widget, how to show a value, and the inline error label."""
 
@@ -137,7 +151,7 @@ class Inspector(QScrollArea):
                 # A value from the file that the node refuses: say so where it is edited.
                 field.error.setText(error)
                 field.error.show()
-            label = QLabel(prop.get("title", name) + (" *" if name in required else ""))
+            label = QLabel(param_label(name, prop.get("title")) + (" *" if name in required else ""))
             tip = prop.get("description", "")
             if "default" in prop:
                 tip += f"\nDefault: {json.dumps(prop['default'])}"
@@ -215,6 +229,7 @@ class Inspector(QScrollArea):
         counts = QLabel(f"{len(self.graph.nodes)} nodes, {len(self.graph.links)} links")
         counts.setProperty("role", "hint")
         layout.addWidget(counts)
+        layout.addStretch(1)  # keep the fields together at the top of a tall dock
 
     def _missing_box(self, plugin: dict[str, Any], params: dict[str, Any]) -> QWidget:
         box = QWidget()

@@ -132,3 +132,14 @@ def test_fixing_a_refused_value_from_the_file_undoes_back_to_it(window) -> None:
     assert window.graph.to_json() == before
     window.stack.redo()
     assert window.graph.nodes[node_id].params["tint"] == "#112233"
+
+
+def test_param_labels_read_as_words_with_known_acronyms_in_capitals(window) -> None:
+    _select(window, "kinograph.video.write")
+    labels = {label.text() for label in window.inspector.widget().findChildren(QLabel)}
+    assert {"CRF", "If Exists", "Copy Audio"} <= labels
+    assert "Crf" not in labels
+    from kinograph.gui.inspector import param_label
+
+    assert param_label("fps") == "FPS" and param_label("hidden_size") == "Hidden Size"
+    assert param_label("fps", "Frames per second") == "Frames per second"  # a title the author chose wins
