@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from run_helpers import add_pattern_to_video, run_and_wait
 
 from kinograph.core.events import Event
@@ -220,3 +221,20 @@ def test_run_keys_come_from_the_shortcut_table_and_the_help_lists_them(run_windo
     dialog = ShortcutsDialog(run_window)
     rows = {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
     assert "Run" in rows["F5"] and "selected" in rows["Shift+F5"] and "Cancel" in rows["Esc"]
+
+
+def test_a_node_that_warned_says_so_on_the_canvas(qtbot, run_window, tmp_path: Path) -> None:
+    # Odd sizes make the writer pad the frames, and warn: the node must not look like a clean success.
+    pattern, write = add_pattern_to_video(run_window, tmp_path / "odd.mp4", frames=4, size=(63, 47))
+    result = run_and_wait(qtbot, run_window)
+    assert result.status == "finished"
+    badge = run_window.node_item(write).badge
+    assert badge is not None and badge.text.startswith("done") and badge.text.endswith("⚠")
+    assert "padded" in badge.message and "padded" in badge.tooltip
+    assert run_window.node_item(pattern).badge.message == ""  # the node that did not warn stays clean
+    # The note under the node pushes nothing out of view: fit still shows it.
+    run_window.view.fit()
+    QApplication.processEvents()
+    item = run_window.node_item(write)
+    visible = run_window.view.mapToScene(run_window.view.viewport().rect()).boundingRect()
+    assert visible.contains(item.sceneBoundingRect())

@@ -19,3 +19,5 @@ class Badge:
     tooltip: str = ""
     #: Message drawn under the node (e.g. a failure), wrapped to the node's width.
     message: str = ""
+    #: Colour of that message (default: a lighter shade of the pill's colour).
+    message_color: str = ""

@@ -275,7 +275,7 @@ class NodeItem(QGraphicsItem):
             bar = QRectF(4, TITLE_H - 3, (self.width - 8) * max(0.0, min(1.0, badge.progress)), 3)
             painter.fillRect(bar, QColor(badge.color).lighter(140))
         if badge.message:
-            painter.setPen(QColor(badge.color).lighter(150))
+            painter.setPen(QColor(badge.message_color) if badge.message_color else QColor(badge.color).lighter(150))
             painter.drawText(QRectF(0, self.height + 2, self.width, 40),
                              Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignTop, badge.message)
 

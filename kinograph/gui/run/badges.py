@@ -7,7 +7,7 @@ thumbnail are put back on the new item.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer
@@ -34,6 +34,8 @@ COLORS = {
     "cancelled": "#b7791f",
 }
 STALE_COLOR = "#3f444c"
+#: Warnings (random weights, padded sizes...) are written under the node in this amber.
+WARNING_COLOR = "#e0a43a"
 THUMB_MAX_W = 128
 THUMB_MAX_H = 72
 MESSAGE_CHARS = 140
@@ -51,12 +53,27 @@ class NodeRunState:
     details: str = ""
     #: The node (or something upstream) was edited after this state was reached.
     stale: bool = False
+    #: Warnings the node gave in this run (``ctx.warn``), in order.
+    warnings: list[str] = field(default_factory=list)
 
     def badge(self) -> Badge:
-        badge = self._badge()
+        badge = self._with_warnings(self._badge())
         if self.stale and self.state not in ("queued", "running"):
-            return Badge(badge.text, STALE_COLOR, None, "edited since the last run: " + badge.tooltip, badge.message)
+            return Badge(badge.text, STALE_COLOR, None, "edited since the last run: " + badge.tooltip, badge.message,
+                         badge.message_color)
         return badge
+
+    def _with_warnings(self, badge: Badge) -> Badge:
+        # A node that finished with warnings must not look like a clean success: the first
+        # warning is written under it (the log and the tooltip have them all).
+        if not self.warnings or self.state == "failed":
+            return badge
+        first = self.warnings[0]
+        short = first if len(first) <= MESSAGE_CHARS else first[: MESSAGE_CHARS - 1] + "…"
+        if len(self.warnings) > 1:
+            short += f" (+{len(self.warnings) - 1} more)"
+        tip = badge.tooltip + "".join(f"\n⚠ {w}" for w in self.warnings)
+        return Badge(f"{badge.text} ⚠", badge.color, badge.progress, tip, "⚠ " + short, WARNING_COLOR)
 
     def _badge(self) -> Badge:
         color = COLORS.get(self.state, "#5f6b7a")
@@ -142,7 +159,10 @@ class RunBadges(QObject):
         if node_id is None:
             return
         state = self.states.setdefault(node_id, NodeRunState("queued"))
-        if kind == "node_started":
+        warnings = state.warnings  # run_started and node_started begin with none
+        if kind == "node_warning":
+            state.warnings.append(str(data.get("message", "")))
+        elif kind == "node_started":
             self.states[node_id] = NodeRunState("running")
         elif kind == "node_progress":
             state.state = "running"
@@ -161,6 +181,8 @@ class RunBadges(QObject):
             self.states[node_id] = NodeRunState("bypassed" if because == "bypassed" else "skipped", message=because)
         else:
             return
+        if kind in ("node_finished", "node_failed", "node_cached"):
+            self.states[node_id].warnings = warnings  # what it warned about while running
         # Edited while this run was going: what it reports is already out of date.
         self.states[node_id].stale = node_id in self.edited
         self.apply_one(node_id)
