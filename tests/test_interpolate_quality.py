@@ -208,3 +208,48 @@ def test_cut_score_separates_camera_motion_from_cuts(canvas: np.ndarray) -> None
         assert cut_score(histogram(still), histogram(frame)) < threshold / 2
     for frame in shots:
         assert cut_score(histogram(still), histogram(frame)) > threshold * 1.5
+
+
+def test_reduced_flow_grid_on_large_frames_keeps_quality(
+    harness: PluginHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # frames big enough that the fast presets work on a flow grid scaled down 2x (ultrafast 4x
+    # needs 960 px); compared with the same run on a full-size grid, on camera motion and an object
+    from kinograph.plugins.interpolation import flow as flow_module
+
+    width, height = 864, 480
+    assert flow_module.flow_reduction("fast", height, width) == 2
+    scene = photo(width + 128, height + 128, seed=5)
+    ch, cw = scene.shape[:2]
+
+    def view(dx: float, zoom: float) -> np.ndarray:
+        m = cv2.getRotationMatrix2D((cw / 2, ch / 2), 0.0, zoom)
+        m[0, 2] += dx - (cw - width) / 2
+        m[1, 2] += 0.4 * dx - (ch - height) / 2
+        return cv2.warpAffine(scene, m, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+
+    camera_truth = [view(13.3 * k, 1.0 + 0.01 * k) for k in range(3)]
+    square = photo(160, 160, seed=7)[16:144, 16:144]
+    object_truth = [moving_square(view(0.0, 1.0), square, 300 + 14 * k, y=180) for k in range(3)]
+    region = np.zeros((height, width), bool)
+    region[180:308, 300 : 300 + 128 + 28] = True
+
+    def middle(frames: list[np.ndarray], **params: Any) -> np.ndarray:
+        stream = FrameStream.from_array(np.stack([frames[0], frames[2]]), fps=10.0)
+        out = harness.run_node("kinograph.frames.interpolate", {"factor": 2, **params}, frames=stream)
+        return np.concatenate([chunk.pixels for chunk in out["frames"]])[1]
+
+    for backend in ("opencv", "torch"):
+        reduced_camera = middle(camera_truth, preset="fast", backend=backend)
+        reduced_object = middle(object_truth, preset="fast", backend=backend)
+        camera_db = psnr(reduced_camera, camera_truth[1])
+        object_db = psnr(reduced_object, object_truth[1], region)
+        assert camera_db >= 35.0, f"{backend}: {camera_db:.1f} dB on camera motion"
+        assert camera_db >= psnr(middle(camera_truth, method="blend"), camera_truth[1]) + 10.0
+        assert object_db >= psnr(middle(object_truth, method="blend"), object_truth[1], region) + 6.0
+        with monkeypatch.context() as patched:
+            patched.setattr(flow_module, "MIN_FLOW_SIDE", 10**6)  # the full-size grid
+            full_camera = psnr(middle(camera_truth, preset="fast", backend=backend), camera_truth[1])
+            full_object = psnr(middle(object_truth, preset="fast", backend=backend), object_truth[1], region)
+        assert camera_db >= full_camera - 0.5, f"{backend}: {camera_db:.1f} dB vs {full_camera:.1f} dB"
+        assert object_db >= full_object - 0.5, f"{backend}: {object_db:.1f} dB vs {full_object:.1f} dB"
