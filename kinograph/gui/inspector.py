@@ -226,10 +226,14 @@ class Inspector(QScrollArea):
         form.addRow("Name", self.graph_name)
         form.addRow("Description", self.graph_description)
         layout.addLayout(form)
-        counts = QLabel(f"{len(self.graph.nodes)} nodes, {len(self.graph.links)} links")
-        counts.setProperty("role", "hint")
-        layout.addWidget(counts)
+        self.graph_counts = QLabel(self._counts_text())
+        self.graph_counts.setProperty("role", "hint")
+        layout.addWidget(self.graph_counts)
         layout.addStretch(1)  # keep the fields together at the top of a tall dock
+
+    def _counts_text(self) -> str:
+        nodes, links = len(self.graph.nodes), len(self.graph.links)
+        return f"{nodes} node{'s' if nodes != 1 else ''}, {links} link{'s' if links != 1 else ''}"
 
     def _missing_box(self, plugin: dict[str, Any], params: dict[str, Any]) -> QWidget:
         box = QWidget()
@@ -446,6 +450,8 @@ class Inspector(QScrollArea):
     # -- following the graph --
 
     def _on_change(self, change: GraphChange) -> None:
+        if change.kind in ("node_added", "node_removed", "link_added", "link_removed") and self.node_id is None:
+            self.graph_counts.setText(self._counts_text())  # the graph page is showing: keep it true
         if change.kind == "reset" or (change.kind == "node_removed" and change.node_id == self.node_id):
             self.show_node(None)
         elif change.kind == "meta_changed" and self.node_id is None and change.name in ("name", "description"):

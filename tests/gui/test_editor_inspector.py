@@ -143,3 +143,14 @@ def test_param_labels_read_as_words_with_known_acronyms_in_capitals(window) -> N
 
     assert param_label("fps") == "FPS" and param_label("hidden_size") == "Hidden Size"
     assert param_label("fps", "Frames per second") == "Frames per second"  # a title the author chose wins
+
+
+def test_graph_page_counts_follow_edits(window) -> None:
+    window.scene.clearSelection()
+    assert window.inspector.graph_counts.text() == "0 nodes, 0 links"
+    a = window.editor.add_node("kinograph.frames.test_pattern", (0, 0))
+    b = window.editor.add_node("test.invert", (300, 0))
+    assert window.editor.connect(f"{a}.frames", f"{b}.frames") is None
+    assert window.inspector.node_id is None and window.inspector.graph_counts.text() == "2 nodes, 1 link"
+    window.stack.undo()
+    assert window.inspector.graph_counts.text() == "2 nodes, 0 links"
