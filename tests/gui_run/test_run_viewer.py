@@ -130,3 +130,19 @@ def test_a_stream_not_kept_says_how_to_see_it_and_run_selected_shows_it(qtbot, r
     assert run_and_wait(qtbot, run_window, selected=True).status == "finished"
     assert viewer.kind == "stream" and viewer.stream.source is not None and viewer.stream.source.count == 8
     assert shown_pixel(viewer.stream.image, 3, 2) == pattern_pixel(3, 2, 0)
+
+
+def test_thumbnail_of_a_big_photo_keeps_its_shape_and_colours() -> None:
+    from kinograph.gui.run.badges import THUMB_MAX_H, THUMB_MAX_W, thumbnail_of
+
+    pixels = np.zeros((3000, 4500, 3), dtype=np.uint8)  # 3:2 like a camera photo
+    pixels[:, :2250] = (220, 30, 40)
+    pixels[:, 2250:] = (20, 60, 210)
+    pixels[:300] = (240, 240, 240)  # a white band along the top: rows stay rows
+    thumb = thumbnail_of(pixels)
+    assert thumb.height() == THUMB_MAX_H and abs(thumb.width() - THUMB_MAX_H * 1.5) <= 1 <= THUMB_MAX_W
+    def rgb(x: int, y: int) -> tuple[int, int, int]:
+        c = thumb.pixelColor(x, y)
+        return c.red(), c.green(), c.blue()
+    assert rgb(5, 40) == (220, 30, 40) and rgb(thumb.width() - 5, 40) == (20, 60, 210)
+    assert rgb(5, 2) == (240, 240, 240)
