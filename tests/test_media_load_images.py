@@ -65,6 +65,15 @@ def test_mixed_sizes_are_resized(harness, tmp_path: Path) -> None:
     frames = list(stream.frames())
     assert [f.shape for f in frames] == [(16, 24, 3), (16, 24, 3)]
     assert int(frames[1][5, 5, 0]) == 20
+    # Resizing is allowed but never silent: one warning names how many and an example.
+    (warning,) = harness.last_context.warnings
+    assert "1 of 2 images" in warning and "s2.png is 48x32" in warning and "24x16" in warning
+
+
+def test_same_sizes_give_no_warning(harness, tmp_path: Path) -> None:
+    write_burst(tmp_path, ["s1.png", "s2.png"], (24, 16))
+    harness.run_node(LOAD, {"path": str(tmp_path)})
+    assert harness.last_context.warnings == []
 
 
 def test_mixed_sizes_refused_before_reading_pixels(harness, tmp_path: Path) -> None:

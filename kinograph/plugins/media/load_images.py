@@ -117,14 +117,21 @@ class LoadImages(Node):
         p = self.params
         files = list_images(p.path)
         width, height = upright_size(files[0])
-        if p.mismatch == "error":
-            for file in files[1:]:
-                size = upright_size(file)
-                if size != (width, height):
-                    raise NodeFailure(
-                        f"{file} is {size[0]}x{size[1]} but {files[0].name} is {width}x{height} "
-                        "(set mismatch to 'resize', or make the images the same size)"
-                    )
+        # Headers only: cheap even for long sequences, and a resized frame should never be a surprise.
+        others = [(file, size) for file in files[1:] if (size := upright_size(file)) != (width, height)]
+        if others and p.mismatch == "error":
+            file, size = others[0]
+            raise NodeFailure(
+                f"{file} is {size[0]}x{size[1]} but {files[0].name} is {width}x{height} "
+                "(set mismatch to 'resize', or make the images the same size)"
+            )
+        if others:
+            file, size = others[0]
+            ctx.warn(
+                f"{len(others)} of {len(files)} images are not {width}x{height} like {files[0].name} "
+                f"(e.g. {file.name} is {size[0]}x{size[1]}): resized and centre-cropped to fit "
+                "(set mismatch to 'error' to refuse them)"
+            )
         background = parse_color(p.background)
 
         def frames() -> Iterator[np.ndarray]:
