@@ -238,3 +238,19 @@ def test_a_node_that_warned_says_so_on_the_canvas(qtbot, run_window, tmp_path: P
     item = run_window.node_item(write)
     visible = run_window.view.mapToScene(run_window.view.viewport().rect()).boundingRect()
     assert visible.contains(item.sceneBoundingRect())
+
+
+def test_a_refused_run_marks_the_nodes_it_names_until_the_graph_runs(qtbot, run_window, tmp_path: Path) -> None:
+    pattern, write = add_pattern_to_video(run_window, tmp_path / "v.mp4", frames=4, size=(32, 24))
+    record = run_window.editor.add_node("test.record", (0.0, 200.0))  # its input is not connected
+    features = run_window.run_features
+    with qtbot.waitSignal(features.controller.run_refused, timeout=10000) as blocker:
+        run_window.actions["run"].trigger()
+    badge = run_window.node_item(record).badge
+    assert badge is not None and badge.text == "cannot run", blocker.args
+    assert badge.message and badge.message in blocker.args[1]  # the core's reason, on the node
+    assert run_window.node_item(pattern).badge is None  # only the node named is marked
+    run_window.editor.delete([record])
+    assert run_and_wait(qtbot, run_window).status == "finished"
+    assert run_window.node_item(write).badge.text.startswith("done")
+    assert all(state.state != "invalid" for state in features.badges.states.values())

@@ -207,6 +207,7 @@ class RunFeatures(QObject):
 
     def _on_refused(self, message: str, details: str) -> None:
         self.run_state.setText("not run")
+        self.badges.on_refused(details)  # the nodes the problems name say so on the canvas
         if "no output node" in message:
             message += "; or select nodes and use Run selected (Shift+F5)"
         self.log.add_line(message, "error", details)

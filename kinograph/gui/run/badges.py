@@ -7,6 +7,7 @@ thumbnail are put back on the new item.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,11 @@ COLORS = {
     "skipped": "#6b6f76",
     "bypassed": "#8a6d1f",
     "cancelled": "#b7791f",
+    "invalid": "#d23f44",
 }
 STALE_COLOR = "#3f444c"
+#: A validation problem as the core words it: "nodes.load.params.path: no file given (set a path)".
+_NODE_PROBLEM = re.compile(r"^nodes\.([A-Za-z_][A-Za-z0-9_-]*)(?:\.\S*)?:\s*(.*)$")
 #: Warnings (random weights, padded sizes...) are written under the node in this amber.
 WARNING_COLOR = "#e0a43a"
 THUMB_MAX_W = 128
@@ -90,6 +94,9 @@ class NodeRunState:
         if self.state == "failed":
             short = self.message if len(self.message) <= MESSAGE_CHARS else self.message[: MESSAGE_CHARS - 1] + "…"
             return Badge("failed", color, None, f"failed: {self.message}", short)
+        if self.state == "invalid":
+            short = self.message if len(self.message) <= MESSAGE_CHARS else self.message[: MESSAGE_CHARS - 1] + "…"
+            return Badge("cannot run", color, None, f"the graph cannot run: {self.message}", short)
         if self.state == "skipped":
             return Badge("skipped", color, None, f"skipped: {self.message}")
         if self.state == "cached":
@@ -146,6 +153,10 @@ class RunBadges(QObject):
         kind, node_id, data = event.kind, event.node_id, event.data
         if kind == "run_started":
             self.edited.clear()
+            for node, state in list(self.states.items()):
+                if state.state == "invalid":  # the graph is valid now: the refusal no longer holds
+                    del self.states[node]
+                    self.apply_one(node)
             for node in data.get("plan", []):
                 self.states[node] = NodeRunState("queued")
                 self.apply_one(node)
@@ -186,6 +197,23 @@ class RunBadges(QObject):
         # Edited while this run was going: what it reports is already out of date.
         self.states[node_id].stale = node_id in self.edited
         self.apply_one(node_id)
+
+    def on_refused(self, problems: str) -> list[str]:
+        """A run was refused: mark each node a problem names (``nodes.ID...: why``); returns their ids."""
+        marked: list[str] = []
+        for line in problems.splitlines():
+            match = _NODE_PROBLEM.match(line.strip())
+            if match is None or match.group(1) not in self.window.graph.nodes:
+                continue
+            node_id, why = match.group(1), match.group(2).strip()
+            state = self.states.get(node_id)
+            if state is not None and state.state == "invalid" and node_id in marked:
+                state.message += "; " + why
+            else:
+                self.states[node_id] = NodeRunState("invalid", message=why)
+                marked.append(node_id)
+            self.apply_one(node_id)
+        return marked
 
     def on_finished(self, result: RunResult) -> None:
         """After a run: make thumbnails of the images and streams it produced."""
