@@ -37,7 +37,8 @@ COLORS = {
 }
 STALE_COLOR = "#3f444c"
 #: A validation problem as the core words it: "nodes.load.params.path: no file given (set a path)".
-_NODE_PROBLEM = re.compile(r"^nodes\.([A-Za-z_][A-Za-z0-9_-]*)(?:\.\S*)?:\s*(.*)$")
+_NODE_PROBLEM = re.compile(
+    r"^nodes\.([A-Za-z_][A-Za-z0-9_-]*)(?:\.(?:params|inputs|outputs)\.([A-Za-z0-9_-]+)|\.\S*)?:\s*(.*)$")
 #: Warnings (random weights, padded sizes...) are written under the node in this amber.
 WARNING_COLOR = "#e0a43a"
 THUMB_MAX_W = 128
@@ -205,7 +206,9 @@ class RunBadges(QObject):
             match = _NODE_PROBLEM.match(line.strip())
             if match is None or match.group(1) not in self.window.graph.nodes:
                 continue
-            node_id, why = match.group(1), match.group(2).strip()
+            node_id, what, why = match.group(1), match.group(2), match.group(3).strip()
+            if what:
+                why = f"{what}: {why}"  # which param or port, as the inspector and the node show it
             state = self.states.get(node_id)
             if state is not None and state.state == "invalid" and node_id in marked:
                 state.message += "; " + why
