@@ -33,6 +33,7 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "Motion": ("#3f7f4f", "↝"),
     "Features": ("#a35b2a", "◈"),
     "Models": ("#a35b2a", "◈"),
+    "Learned": ("#a35b2a", "◈"),  # the built-in learned nodes (ResNet features, LSTM motion)
     "Audio": ("#9c3f6e", "♪"),
     "Text": ("#5f6b7a", "¶"),
     "Files": ("#6b6b2a", "🗀"),

@@ -282,3 +282,12 @@ def test_fit_keeps_child_items_such_as_thumbnails_in_view(window) -> None:
     child.setVisible(False)  # hidden children (thumbnails turned off) do not count
     window.view.fit()
     assert window.view.zoom() > zoom_with_child * 1.2
+
+
+def test_every_built_in_category_has_its_own_glyph(window) -> None:
+    from kinograph.gui.theme import CATEGORIES, category_glyph
+
+    categories = {cls.category for cls in window.registry.nodes.values()
+                  if cls.__module__.startswith("kinograph.plugins.")}
+    assert categories and all(c in CATEGORIES or c.split("/")[0] in CATEGORIES for c in categories), categories
+    assert all(category_glyph(c) != "•" for c in categories)  # the fallback reads as a list bullet
