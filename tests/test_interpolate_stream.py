@@ -235,3 +235,17 @@ def test_memory_does_not_grow_with_video_length(harness: PluginHarness) -> None:
     short = peak_bytes(harness, 12)
     long = peak_bytes(harness, 48)
     assert long <= 1.2 * short, f"peak {long} bytes for 48 frames vs {short} for 12"
+
+
+@pytest.mark.parametrize(("in_fps", "out_fps"), [(24.0, 48.0), (24.0, 60.0), (30.0, 24.0), (25.0, 10.0)])
+def test_pairs_that_need_an_in_between_frame_are_known_ahead(in_fps: float, out_fps: float) -> None:
+    # the node works out flow ahead only for pairs with an output strictly between them
+    from kinograph.plugins.interpolation.timing import split_position, timing_for
+
+    timing = timing_for(in_fps, "fps", 2, out_fps)
+    between = set()
+    for j in range(timing.output_count(40)):
+        index, t = split_position(timing.position(j))
+        if t > 0:
+            between.add(index + 1)
+    assert [i for i in range(1, 40) if timing.has_between(i)] == sorted(i for i in between if i < 40)

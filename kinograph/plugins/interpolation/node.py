@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
 from kinograph.api import (
@@ -79,6 +81,9 @@ class PairStepper:
 
     For the pair (i, i + 1) it makes every output frame whose position falls in [i, i + 1):
     a copy of frame i at t = 0, else an in-between frame (or the nearer side at a scene cut).
+    With method ``flow``, the optical flow of the pairs in the current input chunk is worked out
+    ahead on one worker thread, while this thread warps the pair before and the downstream
+    (a writer's encoder, say) takes the frames already made: on two or more cores they overlap.
     """
 
     def __init__(
@@ -93,8 +98,21 @@ class PairStepper:
         self.cuts = 0
         self._estimator: Any = None
         self._warp: Any = None
+        self._worker: ThreadPoolExecutor | None = None
+        self._last_gray: tuple[int, Any] | None = None
+        # the worker and this thread may both ask for the tools first
+        self._tools_lock = threading.Lock()
 
     def run(self, frames: FrameStream, total: int | None) -> Iterator[FrameChunk]:
+        try:
+            yield from self._run(frames, total)
+        finally:
+            if self._worker is not None:
+                # a cancelled or failed run leaves no flow work behind
+                self._worker.shutdown(wait=True, cancel_futures=True)
+                self._worker = None
+
+    def _run(self, frames: FrameStream, total: int | None) -> Iterator[FrameChunk]:
         import numpy as np
 
         pending: list[np.ndarray] = []
@@ -104,22 +122,23 @@ class PairStepper:
         count = 0
         for chunk in frames:
             self.ctx.check_cancelled()
-            for frame in chunk.pixels:
+            hists = [self.histogram(frame) for frame in chunk.pixels]
+            # every flow of this chunk is done before the next chunk is pulled: memory stays bounded
+            flows = self.flows_ahead(prev, prev_hist, chunk.pixels, hists, count)
+            for frame, hist, flow in zip(chunk.pixels, hists, flows, strict=True):
                 if prev is not None:
-                    hist = self.histogram(frame)
-                    pending.extend(self.between(prev, frame, prev_hist, hist, count))
-                    prev_hist = hist
-                else:
-                    prev_hist = self.histogram(frame)
+                    pending.extend(self.between(prev, frame, self.is_cut(prev_hist, hist), count, flow))
+                prev_hist = hist
                 # a copy, so the input chunk can be freed as soon as the upstream moves on
                 prev = frame.copy()
                 count += 1
-            while len(pending) >= self.p.chunk:
-                out = np.ascontiguousarray(np.stack(pending[: self.p.chunk]))
-                del pending[: self.p.chunk]
-                yield FrameChunk(emitted, out)
-                emitted += out.shape[0]
-                self.ctx.progress(emitted, total)
+                while len(pending) >= self.p.chunk:
+                    out = np.ascontiguousarray(np.stack(pending[: self.p.chunk]))
+                    del pending[: self.p.chunk]
+                    yield FrameChunk(emitted, out)
+                    emitted += out.shape[0]
+                    self.ctx.progress(emitted, total)
+                    self.ctx.check_cancelled()
         if prev is not None:
             # positions past the last frame (the tail that keeps the duration) repeat it
             last = self.timing.output_count(count)
@@ -138,12 +157,55 @@ class PairStepper:
 
         return histogram(frame) if self.p.scene_cut_threshold < 1.0 else None
 
+    def is_cut(self, first_hist: Any, second_hist: Any) -> bool:
+        """Whether two neighbouring frames belong to different shots."""
+        from kinograph.plugins.interpolation.scene_cut import is_cut
+
+        return first_hist is not None and is_cut(first_hist, second_hist, self.p.scene_cut_threshold)
+
+    def flows_ahead(
+        self, prev: np.ndarray | None, prev_hist: Any, frames: np.ndarray, hists: list[Any], count: int
+    ) -> list[Future[Any] | None]:
+        """For each frame of a chunk, the flow from the frame before it (a future), where one is needed.
+
+        ``count`` is the input index of the chunk's first frame; ``prev`` the frame before it.
+        """
+        flows: list[Future[Any] | None] = []
+        for k, frame in enumerate(frames):
+            first = prev if k == 0 else frames[k - 1]
+            first_hist = prev_hist if k == 0 else hists[k - 1]
+            index = count + k
+            needed = (
+                self.p.method == "flow"
+                and first is not None
+                and self.timing.has_between(index)
+                and not self.is_cut(first_hist, hists[k])
+            )
+            flows.append(self.flow_worker().submit(self.pair_flow, index, first, frame) if needed else None)
+        return flows
+
+    def flow_worker(self) -> ThreadPoolExecutor:
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kinograph-flow")
+        return self._worker
+
+    def pair_flow(self, index: int, first: np.ndarray, second: np.ndarray) -> Any:
+        """The flow between input frames ``index - 1`` and ``index`` (runs on the worker)."""
+        estimator, _ = self.flow_tools()
+        # the pairs run in order, so the second frame's luma serves the next pair as its first
+        if self._last_gray is not None and self._last_gray[0] == index - 1:
+            first_gray = self._last_gray[1]
+        else:
+            first_gray = estimator.gray(first)
+        second_gray = estimator.gray(second)
+        self._last_gray = (index, second_gray)
+        return estimator.pair(first_gray, second_gray)
+
     def between(
-        self, first: np.ndarray, second: np.ndarray, first_hist: Any, second_hist: Any, index: int
+        self, first: np.ndarray, second: np.ndarray, cut: bool, index: int, flow: Future[Any] | None
     ) -> list[np.ndarray]:
         """Output frames whose position lies in [index - 1, index): frame ``index - 1`` is ``first``."""
         from kinograph.plugins.interpolation.blend import cross_fade, nearest_side
-        from kinograph.plugins.interpolation.scene_cut import is_cut
 
         times: list[float] = []
         while self.timing.position(self.next_out) < index:
@@ -153,28 +215,25 @@ class PairStepper:
         inner = [t for t in times if t > 0.0]
         made: dict[float, np.ndarray] = {}
         if inner:
-            if first_hist is not None and is_cut(first_hist, second_hist, self.p.scene_cut_threshold):
+            if cut:
                 self.cuts += 1
                 new = nearest_side(first, second, inner)
             elif self.p.method == "blend":
                 new = cross_fade(first, second, inner)
             else:
-                new = self.flow_frames(first, second, inner)
+                pair = flow.result() if flow is not None else self.pair_flow(index, first, second)
+                new = self.flow_tools()[1].interpolate(first, second, pair, inner)
             made = dict(zip(inner, new, strict=True))
         return [first if t == 0.0 else made[t] for t in times]
 
-    def flow_frames(self, first: np.ndarray, second: np.ndarray, times: list[float]) -> np.ndarray:
-        estimator, warp = self.flow_tools()
-        flow = estimator.pair(estimator.gray(first), estimator.gray(second))
-        return warp.interpolate(first, second, flow, times)
-
     def flow_tools(self) -> tuple[Any, Any]:
         """The DIS estimator and the warp backend, made on first use (they import cv2 / torch)."""
-        if self._estimator is None:
-            from kinograph.plugins.interpolation.flow import FlowEstimator
+        with self._tools_lock:
+            if self._estimator is None:
+                from kinograph.plugins.interpolation.flow import FlowEstimator
 
-            self._estimator = FlowEstimator(self.p.preset, self.height, self.width)
-            self._warp = make_warp(self.backend, self.height, self.width, self.ctx.device)
+                self._warp = make_warp(self.backend, self.height, self.width, self.ctx.device)
+                self._estimator = FlowEstimator(self.p.preset, self.height, self.width)
         return self._estimator, self._warp
 
 

@@ -26,6 +26,12 @@ class Timing:
         """Input position (in frames) of output frame ``j``."""
         return j / self.ratio
 
+    def has_between(self, index: int) -> bool:
+        """Whether an output frame falls strictly between input frames ``index - 1`` and ``index``."""
+        # the first output past index - 1 is j = floor((index - 1) * ratio) + 1
+        first = math.floor((index - 1) * self.ratio) + 1
+        return first < index * self.ratio
+
     def output_count(self, input_count: int) -> int:
         """How many output frames ``input_count`` input frames give (same duration)."""
         if input_count <= 0:
