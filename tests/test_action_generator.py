@@ -180,6 +180,13 @@ def test_bad_checkpoints_fail_clearly(harness: PluginHarness, tmp_path: Path) ->
     garbage.write_bytes(b"\xff" * 64)
     with pytest.raises(NodeFailure, match=r"garbage\.safetensors"):
         motion(harness, features, checkpoint=str(garbage))
+    with pytest.raises(NodeFailure, match=r"is a folder, not a checkpoint file"):
+        motion(harness, features, checkpoint=str(tmp_path))
+    torch_garbage = tmp_path / "garbage.pt"
+    torch_garbage.write_bytes(b"not a checkpoint" * 8)
+    with pytest.raises(NodeFailure, match=r"garbage\.pt: not a PyTorch tensor file") as caught:
+        motion(harness, features, checkpoint=str(torch_garbage))
+    assert "weights_only" not in str(caught.value)
     with pytest.raises(NodeFailure, match=r"expects 512-channel features"):
         motion(harness, torch.rand(1, 100), checkpoint=resolve_path(DEFAULT_CHECKPOINT, None))
 

@@ -191,8 +191,12 @@ def test_a_local_weights_file_loads_and_changes_the_output(
 def test_bad_weights_files_fail_clearly(harness: PluginHarness, tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.pth"
     garbage.write_bytes(b"this is not a checkpoint" * 10)
-    with pytest.raises(NodeFailure, match=r"cannot read weights file .*garbage\.pth"):
+    with pytest.raises(NodeFailure, match=r"cannot read weights file .*garbage\.pth") as caught:
         features(harness, {"weights": str(garbage)}, image=photo(0))
+    # A short reason; never PyTorch's advice to retry with weights_only=False (it runs the file's code).
+    assert "not a PyTorch tensor file" in str(caught.value) and "weights_only" not in str(caught.value)
+    with pytest.raises(NodeFailure, match=r"is a folder, not a weights file"):
+        features(harness, {"weights": str(tmp_path)}, image=photo(0))
 
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
@@ -224,9 +228,10 @@ def test_loading_weights_never_unpickles_objects(harness: PluginHarness, tmp_pat
     path = tmp_path / "evil.pth"
     with open(path, "wb") as f:
         torch.save({"state_dict": exploit}, f, pickle_module=pickle)
-    with pytest.raises(NodeFailure, match="pickled objects are refused"):
+    with pytest.raises(NodeFailure, match="pickled objects are refused") as caught:
         features(harness, {"weights": str(path)}, image=photo(0))
     assert not marker.exists()
+    assert "weights_only" not in str(caught.value)
 
 
 def graph_with_features(harness: PluginHarness, **params: Any) -> Any:

@@ -116,6 +116,8 @@ class LSTMActionGenerator(Node):
             key = ("kinograph.motion.lstm", "untrained", feature_size, p.hidden_size, p.layers, p.seed)
             return ctx.models.get(key, lambda: (_untrained(feature_size, p.hidden_size, p.layers, p.seed), {}))
         path = Path(p.checkpoint)
+        if path.is_dir():
+            raise NodeFailure(f"{path} is a folder, not a checkpoint file (fix the checkpoint param)")
         if not path.is_file():
             raise NodeFailure(f"checkpoint file does not exist: {path} (fix the checkpoint param, or '' for untrained)")
         key = ("kinograph.motion.lstm", str(path), file_fingerprint(str(path)))

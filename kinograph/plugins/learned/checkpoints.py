@@ -30,6 +30,8 @@ class CheckpointError(ValueError):
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The checkpoint's metadata with numbers as ints; cheap for safetensors (header only)."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"checkpoint file does not exist: {path}")
     if path.suffix == ".safetensors":
@@ -64,9 +66,10 @@ def _load_torch_file(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         data = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        from kinograph.plugins.learned.weights import load_failure_reason
+
         raise CheckpointError(
-            f"cannot read checkpoint {path}: {first} (only tensors and plain values load; "
+            f"cannot read checkpoint {path}: {load_failure_reason(exc)} (only tensors and plain values load; "
             "pickled objects are refused)"
         ) from exc
     if not isinstance(data, dict) or not isinstance(data.get("state_dict"), dict):

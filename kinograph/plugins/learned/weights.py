@@ -101,6 +101,8 @@ def load_state_file(path: str | Path) -> dict[str, Any]:
     import torch
 
     path = Path(path)
+    if path.is_dir():
+        raise NodeFailure(f"{path} is a folder, not a weights file (fix the weights param)")
     if not path.is_file():
         raise NodeFailure(f"weights file does not exist: {path} (fix the weights param)")
     try:
@@ -111,12 +113,29 @@ def load_state_file(path: str | Path) -> dict[str, Any]:
         else:
             state = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NodeFailure(
-            f"cannot read weights file {path}: {first_line}. It must be a state dict saved with "
+            f"cannot read weights file {path}: {load_failure_reason(exc)}. It must be a state dict saved with "
             "torch.save (plain tensors only; pickled objects are refused) or a .safetensors file"
         ) from exc
     return unwrap_state_dict(state, path)
+
+
+def load_failure_reason(exc: BaseException) -> str:
+    """Why ``torch.load(weights_only=True)`` (or safetensors) refused a file, in a few words.
+
+    PyTorch's own message is a paragraph that suggests ``weights_only=False``, i.e. running
+    whatever code the file holds: never what a user of a node graph should be told to do.
+    """
+    import re
+
+    text = str(exc).strip()
+    found = re.search(r"GLOBAL (\S+)", text)
+    if found:
+        return f"it holds pickled Python objects ({found.group(1)}), which are refused for safety"
+    if type(exc).__module__.startswith("safetensors") or "safetensor" in type(exc).__name__.lower():
+        return text.splitlines()[0] if text else type(exc).__name__  # its messages are short and clear
+    # Whatever torch.load met ("pop from empty list", "invalid load key"...), for a user it is this:
+    return "not a PyTorch tensor file (the data is not a saved state dict)"
 
 
 def unwrap_state_dict(state: Any, path: Path) -> dict[str, Any]:
