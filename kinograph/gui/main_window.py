@@ -474,7 +474,8 @@ class MainWindow(QMainWindow):
         self.show_status("Snapping to the grid" if on else "Free placement")
 
     def _add_at_centre(self, type_id: str) -> None:
-        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        # Near the middle of the view, where the user looks, but never on top of another node.
+        centre = self.view.free_point(self.view.mapToScene(self.view.viewport().rect().center()))
         node_id = self.editor.add_node(type_id, (round(centre.x(), 1), round(centre.y(), 1)))
         self.view.select_only([node_id])
 

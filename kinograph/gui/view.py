@@ -186,8 +186,31 @@ class GraphView(QGraphicsView):
             return self.mapToScene(local)
         return self.mapToScene(self.viewport().rect().center())
 
+    def cursor_in_view(self) -> bool:
+        """Whether the mouse is over the canvas (not over a toolbar, a dock or another window)."""
+        return self.viewport().rect().contains(self.viewport().mapFromGlobal(self.cursor().pos()))
+
+    def free_point(self, near: QPointF, size: tuple[float, float] = (200.0, 130.0)) -> QPointF:
+        """``near``, or the closest spot around it where a new node would not cover another one."""
+        nodes = [item.sceneBoundingRect().adjusted(-20, -20, 20, 20)
+                 for item in self.graph_scene.node_items.values()]
+        step = 40.0
+        for ring in range(0, 12):
+            offsets = [(0.0, 0.0)] if ring == 0 else [
+                (dx * step, dy * step) for dx in range(-ring, ring + 1) for dy in range(-ring, ring + 1)
+                if max(abs(dx), abs(dy)) == ring]
+            # Prefer spots below, then right of the wanted one: a new node joins the graph's edge.
+            for dx, dy in sorted(offsets, key=lambda o: (abs(o[0]) + abs(o[1]), -o[1], -o[0])):
+                rect = QRectF(near.x() + dx, near.y() + dy, size[0], size[1])
+                if not any(rect.intersects(other) for other in nodes):
+                    return QPointF(near.x() + dx, near.y() + dy)
+        return near
+
     def open_search(self, at: QPointF | None = None) -> None:
-        self._search_at = at if at is not None else self.cursor_scene_pos()
+        if at is None:
+            # Keyboard or toolbar with the mouse elsewhere: the view centre, but not on a node.
+            at = self.cursor_scene_pos() if self.cursor_in_view() else self.free_point(self.cursor_scene_pos())
+        self._search_at = at
         self._search_link = None
         point = self.mapFromScene(self._search_at)
         self.search.open((point.x(), point.y()))

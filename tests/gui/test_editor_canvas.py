@@ -291,3 +291,21 @@ def test_every_built_in_category_has_its_own_glyph(window) -> None:
                   if cls.__module__.startswith("kinograph.plugins.")}
     assert categories and all(c in CATEGORIES or c.split("/")[0] in CATEGORIES for c in categories), categories
     assert all(category_glyph(c) != "•" for c in categories)  # the fallback reads as a list bullet
+
+
+def test_nodes_added_from_the_palette_never_cover_another(window) -> None:
+    ids = _pipeline(window)
+    window.view.centerOn(window.scene.node_items[ids["invert"]].sceneBoundingRect().center())
+    QApplication.processEvents()
+    item = window.palette.item_for("kinograph.frames.test_pattern")
+    for _ in range(3):  # double-click the same entry again and again, as users do
+        window.palette.tree.itemActivated.emit(item, 0)
+    QApplication.processEvents()
+    rects = {node_id: node.sceneBoundingRect() for node_id, node in window.scene.node_items.items()}
+    for a, ra in rects.items():
+        for b, rb in rects.items():
+            assert a == b or not ra.intersects(rb), f"{a} covers {b}"
+    # Still near where the user looks: inside the view.
+    visible = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+    new = [n for n in rects if n not in ids.values()]
+    assert len(new) == 3 and all(visible.intersects(rects[n]) for n in new)
