@@ -147,3 +147,10 @@ def test_ctrl_c_cancels_with_exit_130(tmp_path: Path) -> None:
 def test_gui_command_exists() -> None:
     proc = kinograph("gui", "--help")
     assert proc.returncode == 0 and "desktop editor" in proc.stdout
+
+
+def test_gui_without_a_display_says_so() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
+    proc = subprocess.run([sys.executable, "-m", "kinograph", "gui"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2
+    assert "no display found" in proc.stderr and "kinograph run" in proc.stderr

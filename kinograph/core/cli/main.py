@@ -277,6 +277,15 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    if (
+        sys.platform.startswith("linux")
+        and not os.environ.get("QT_QPA_PLATFORM")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    ):
+        err("error: no display found: the editor needs a desktop session (DISPLAY or WAYLAND_DISPLAY)")
+        err("to run graphs without one, use: kinograph run GRAPH")
+        return EXIT_INVALID
     try:
         from kinograph.gui.app import run_editor
     except ImportError as exc:
