@@ -171,6 +171,10 @@ class PairStepper:
         ``count`` is the input index of the chunk's first frame; ``prev`` the frame before it.
         """
         flows: list[Future[Any] | None] = []
+        if self.backend == "torch" and self.ctx.device == "cpu":
+            # torch's CPU thread pool spins while it waits for work: next to a DIS thread both
+            # crawl, so flow and warping take turns there (each still uses every core)
+            return [None] * len(frames)
         for k, frame in enumerate(frames):
             first = prev if k == 0 else frames[k - 1]
             first_hist = prev_hist if k == 0 else hists[k - 1]
