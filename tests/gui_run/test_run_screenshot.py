@@ -92,3 +92,21 @@ def test_inspector_keeps_room_beside_the_log_and_above_the_viewer(qtbot, run_win
     run_window.view.select_only([node])
     QApplication.processEvents()
     assert run_window.inspector.isVisible() and inspector.width() >= 300
+
+
+def test_a_small_window_keeps_a_usable_canvas(qtbot, registry) -> None:
+    from kinograph.gui.main_window import MainWindow
+    from kinograph.gui.run import attach_run_features
+
+    window = MainWindow(registry)
+    features = attach_run_features(window)
+    qtbot.addWidget(window)
+    window.resize(1000, 680)  # a laptop screen: the window manager clamps the default size
+    window.show()
+    qtbot.waitExposed(window)
+    QApplication.processEvents()
+    try:
+        assert window.view.width() >= 400, (window.palette_dock.width(), window.inspector_dock.width())
+        assert window.inspector_dock.width() >= 300  # params stay readable
+    finally:
+        features.close()

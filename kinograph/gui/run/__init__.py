@@ -76,7 +76,9 @@ class RunFeatures(QObject):
         # The inspector keeps room for a node's params (sliders, paths) above the viewer, which
         # Qt would otherwise make the larger of the two while it only says "run the graph".
         window.resizeDocks([window.inspector_dock, self.viewer_dock], [11, 9], Qt.Orientation.Vertical)
-        window.resizeDocks([window.inspector_dock], [380], Qt.Orientation.Horizontal)
+        self._docks_sized = False
+        if window.isVisible():
+            self._size_side_docks()
         self._build_actions()
         self._connect()
         self._closed = False
@@ -248,7 +250,19 @@ class RunFeatures(QObject):
 
     # -- closing --
 
+    def _size_side_docks(self) -> None:
+        # Side columns in proportion to the window as shown (a window manager may have made it
+        # smaller than asked), so a laptop-sized window keeps a usable canvas.
+        self._docks_sized = True
+        window = self.window
+        width = window.width()
+        window.resizeDocks([window.palette_dock, window.inspector_dock],
+                           [max(180, min(260, width * 18 // 100)), max(300, min(380, width * 27 // 100))],
+                           Qt.Orientation.Horizontal)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.window and event.type() == QEvent.Type.Show and not self._docks_sized:
+            self._size_side_docks()
         if watched is self.window and event.type() == QEvent.Type.Close:
             # The window decides (unsaved changes may keep it open): look once it has.
             QTimer.singleShot(0, self._check_closed)
