@@ -112,3 +112,13 @@ def test_unwritable_place_fails_clearly(harness, tmp_path: Path) -> None:
     blocker.write_text("a file where a folder should be")
     with pytest.raises(NodeFailure, match=r"cannot (write to|create the folder)"):
         harness.run_node("kinograph.image.save", {"path": str(blocker / "sub" / "x.png")}, image=picture())
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs a folder that refuses new files (Linux /proc)")
+def test_a_folder_that_refuses_files_fails_clearly(harness) -> None:
+    # /proc refuses new files even for root, where chmod would not stop a CI container's user.
+    with pytest.raises(NodeFailure) as caught:
+        harness.run_node("kinograph.image.save", {"path": "/proc/kinograph-test.png"}, image=picture())
+    message = str(caught.value)
+    assert message.startswith("cannot write /proc/kinograph-test.png") and "Errno" not in message
+    assert not Path("/proc/kinograph-test.png").exists()

@@ -44,8 +44,13 @@ def save_image(pixels: Any, target: Path, graph_json: str | None = None, quality
         options["quality"] = quality
         if kind == "JPEG" and graph_json:
             options["comment"] = graph_json.encode("utf-8")
-    with atomic_output(target) as temp:
-        image.save(temp, format=kind, **options)
+    try:
+        with atomic_output(target) as temp:
+            image.save(temp, format=kind, **options)
+    except OSError as exc:  # a read-only or special folder, a full disk: the user's to fix
+        raise NodeFailure(
+            f"cannot write {target}: {exc.strerror or exc} (choose a folder you can write to)"
+        ) from exc
 
 
 class SaveImage(Node):
