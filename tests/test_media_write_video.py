@@ -132,6 +132,10 @@ def test_folder_that_refuses_files_fails_before_any_frame_is_made(session) -> No
     # The writer gave up before pulling a frame: the stage that fails at frame 1 never ran.
     assert result.states["stage"] != "failed"
     assert not out.exists()
+    # The same for an image sequence (a folder of PNGs).
+    result = session.run(pattern_graph(session, out.with_suffix(""), frames=4, image_sequence=True), OPTIONS)
+    assert [f.node_id for f in result.failures] == ["write"]
+    assert "does not accept new files" in result.failures[0].message
 
 
 def test_existing_file_survives_a_failed_overwrite(session, tmp_path: Path) -> None:

@@ -260,7 +260,13 @@ class WriteVideo(Node):
         target = self._target(str(folder))
         temp = target.with_name(f".{target.name}.partial-{os.getpid()}")
         shutil.rmtree(temp, ignore_errors=True)
-        temp.mkdir(parents=True)
+        try:
+            temp.mkdir(parents=True)
+        except OSError as exc:
+            raise NodeFailure(
+                f"cannot write {self.params.path}: the folder {temp.parent} does not accept new files "
+                f"({exc.strerror or exc}); choose another path"
+            ) from exc
         info = png_text(ctx.graph_json)
         count = 0
         try:
