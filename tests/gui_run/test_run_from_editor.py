@@ -254,3 +254,15 @@ def test_a_refused_run_marks_the_nodes_it_names_until_the_graph_runs(qtbot, run_
     assert run_and_wait(qtbot, run_window).status == "finished"
     assert run_window.node_item(write).badge.text.startswith("done")
     assert all(state.state != "invalid" for state in features.badges.states.values())
+
+
+def test_the_status_bar_says_what_runs_in_plain_words(qtbot, run_window, tmp_path: Path) -> None:
+    add_pattern_to_video(run_window, tmp_path / "s.mp4", frames=2, size=(16, 16))
+    features = run_window.run_features
+    with qtbot.waitSignal(features.controller.run_finished, timeout=60000):
+        assert features.run()
+        assert run_window.statusBar().currentMessage() == "Running the graph… (Esc cancels)"
+    features.device_box.setCurrentText("cpu")
+    with qtbot.waitSignal(features.controller.run_finished, timeout=60000):
+        assert features.run()
+        assert run_window.statusBar().currentMessage() == "Running the graph on cpu… (Esc cancels)"

@@ -166,7 +166,9 @@ class RunFeatures(QObject):
         if started:
             what = f"{len(targets)} selected node(s)" if targets else "the graph"
             self.run_state.setText("running…")
-            self.window.show_status(f"Running {what} on {self.controller.device}… (Esc cancels)")
+            device = self.controller.device
+            where = "" if device == "auto" else f" on {device}"  # "on auto" reads like a typo
+            self.window.show_status(f"Running {what}{where}… (Esc cancels)")
         return started
 
     def cancel(self) -> None:
