@@ -449,6 +449,8 @@ class GraphScene(QGraphicsScene):
             self.editor.disconnect([detached])
             self.status.emit(f"Removed link {detached}")
             return
+        # The drag is over: say what the popup offers instead of the drag's hint.
+        self.status.emit(f"Pick a node to connect to {anchor.ref} (Esc: no node)")
         self.search_requested.emit(point, anchor.ref, anchor.direction)
 
     # cuts

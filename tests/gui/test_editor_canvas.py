@@ -105,6 +105,8 @@ def test_link_dropped_on_empty_canvas_searches_fitting_nodes_and_connects(window
     drag(window, start, start + QPoint(120, 160))
     search = window.view.search
     assert search.isVisible()
+    # The drag's hint ("drop on a highlighted port...") is gone: the bar says what to do now.
+    assert window.statusBar().currentMessage().startswith(f"Pick a node to connect to {ids['number']}.value")
     results = search.results()
     assert "test.add" in results and "kinograph.frames.test_pattern" not in results
     search.edit.setText("add")
