@@ -72,7 +72,7 @@ def flow_size(height: int, width: int, reduction: int) -> tuple[int, int]:
 
 
 class FlowEstimator:
-    """DIS optical flow with one preset; keeps its OpenCV object between frame pairs."""
+    """DIS optical flow with one preset; keeps its OpenCV objects between frame pairs."""
 
     def __init__(self, preset: str = "medium", height: int = 0, width: int = 0) -> None:
         import cv2
