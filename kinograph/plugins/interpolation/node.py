@@ -236,7 +236,9 @@ class PairStepper:
             if self._estimator is None:
                 from kinograph.plugins.interpolation.flow import FlowEstimator
 
-                self._warp = make_warp(self.backend, self.height, self.width, self.ctx.device)
+                # only torch needs the device: resolving it may import torch, on the worker thread
+                device = self.ctx.device if self.backend == "torch" else "cpu"
+                self._warp = make_warp(self.backend, self.height, self.width, device)
                 self._estimator = FlowEstimator(self.p.preset, self.height, self.width)
         return self._estimator, self._warp
 
