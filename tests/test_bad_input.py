@@ -178,3 +178,27 @@ def test_arbitrary_bytes_never_crash(tmp_path_factory, capsys, data: bytes) -> N
         err = capsys.readouterr().err
         assert code in (0, 2), err
         assert "Traceback" not in err and "internal error" not in err
+
+
+def test_media_files_are_named_not_parsed(registry: Registry, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (4, 4)).save(photo)
+    check_rejected(capsys, photo, "this is a PNG image, not a graph file", "kinograph gui")
+
+
+def test_nan_and_infinity_params_are_refused(registry: Registry, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = write(tmp_path, good_graph(tmp_path))
+    for value in ("nan", "inf", "-Infinity"):
+        code, err = run_cli(capsys, "run", str(path), "--set", f"add.offset={value}")
+        assert code == 2 and "finite number" in err and "Traceback" not in err
+
+
+def test_output_under_a_file_is_a_clear_error(registry: Registry, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from kinograph.api import KinographError, output_target
+
+    blocker = tmp_path / "photo.jpg"
+    blocker.write_text("x")
+    with pytest.raises(KinographError, match=r"photo\.jpg is a file, not a folder"):
+        output_target(blocker / "sub" / "out.mp4")

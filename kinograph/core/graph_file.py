@@ -133,6 +133,12 @@ def _nesting_depth_problem(text: str) -> str | None:
 def parse_json(data: bytes | str, source: str = "") -> Any:
     """Parse strict JSON: UTF-8, no duplicate keys, finite numbers, bounded nesting."""
     if isinstance(data, bytes):
+        kind = _media_kind(data)
+        if kind:
+            raise GraphError(
+                Problem("", f"this is {kind}, not a graph file", "if kinograph made it, open it with: kinograph gui FILE"),
+                source,
+            )
         if not data.strip():
             raise GraphError(Problem("", "the file is empty", "a graph file is a JSON object"), source)
         try:
@@ -164,6 +170,27 @@ def parse_json(data: bytes | str, source: str = "") -> Any:
         ) from None
     except RecursionError:
         raise GraphError(Problem("", "nesting too deep"), source) from None
+
+
+MEDIA_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"BM", "a BMP image"),
+    (b"\x1a\x45\xdf\xa3", "a Matroska/WebM video"),
+)
+
+
+def _media_kind(data: bytes) -> str | None:
+    """Name common image and video formats, so `kinograph run photo.jpg` says what it got."""
+    for signature, kind in MEDIA_SIGNATURES:
+        if data.startswith(signature):
+            return kind
+    if data[4:8] == b"ftyp":
+        return "an MP4/QuickTime video"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "a WebP image"
+    return None
 
 
 def _where(loc: tuple[Any, ...]) -> str:

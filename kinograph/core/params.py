@@ -26,7 +26,7 @@ COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
 class NodeParams(BaseModel):
     """Base class of every node's ``Params``: unknown params are errors, values are checked."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False)
 
 
 def _extra(**keys: Any) -> dict[str, Any]:

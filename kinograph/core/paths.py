@@ -89,6 +89,9 @@ def output_target(path: str | Path, if_exists: IfExists = "overwrite") -> Path:
     target = Path(path)
     if not str(path):
         raise KinographError("no output path given: set the node's path param")
+    for parent in reversed(target.parents):
+        if parent.exists() and not parent.is_dir():
+            raise KinographError(f"cannot write {target}: {parent} is a file, not a folder")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

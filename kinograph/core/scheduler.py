@@ -652,6 +652,9 @@ class _Run:
     def fail(self, node_id: str, exc: BaseException) -> None:
         if isinstance(exc, KinographError):
             message = str(exc)
+        elif isinstance(exc, OSError) and exc.filename:
+            # Files are the user's business: say which one, not which errno.
+            message = f"cannot access {exc.filename}: {exc.strerror or exc}"
         else:
             message = f"{type(exc).__name__}: {exc}"
         detail = "".join(traceback.format_exception(exc))
