@@ -122,3 +122,15 @@ def test_a_folder_that_refuses_files_fails_clearly(harness) -> None:
     message = str(caught.value)
     assert message.startswith("cannot write /proc/kinograph-test.png") and "Errno" not in message
     assert not Path("/proc/kinograph-test.png").exists()
+
+
+def test_unlinked_preview_is_refused_before_running(tmp_path: Path) -> None:
+    from kinograph.api import Graph
+    from kinograph.core.validation import validate
+
+    graph = Graph()
+    graph.add_node("kinograph.image.preview", "preview")
+    problems = validate(graph)
+    assert [(p.where, p.message) for p in problems] == [
+        ("nodes.preview", "nothing to preview: link its image or frames input")
+    ]

@@ -73,6 +73,13 @@ class Preview(Node):
         size: int = Field(256, ge=16, le=4096, description="Longest side of the thumbnail in pixels.")
         frame: int = Field(0, ge=0, description="Which frame of the stream to show.")
 
+    @classmethod
+    def check_inputs(cls, params: NodeParams, inputs: dict[str, dict[str, Any]]) -> list[str]:
+        # Both inputs are optional, but one of them must be linked: say so before anything runs.
+        if not inputs:
+            return ["nothing to preview: link its image or frames input"]
+        return []
+
     def run(self, ctx: RunContext, image: Any = None, frames: FrameStream | None = None) -> dict[str, Any]:
         if image is not None:
             import numpy as np
