@@ -2,7 +2,7 @@
 
 Value nodes run in dependency order. A node that returns a :class:`FrameStream` returns at once;
 its work happens as the sinks pull, accounted to it by :func:`kinograph.core.streams.traced`.
-Consumers of one stream run on their own threads, in step (see :class:`Tee`).
+Sinks that read one stream run on their own threads, in step (see :mod:`kinograph.core.fan_out`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import threading
 import time
 import traceback
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from kinograph.core.context import MODELS, CancelToken, ModelStore, RunContext
 from kinograph.core.devices import check_device_spec, resolve_device
 from kinograph.core.errors import Cancelled, GraphError, KinographError, UpstreamFailed
 from kinograph.core.events import EventBus, Subscriber
+from kinograph.core.fan_out import StreamFanOut
 from kinograph.core.frames import FrameStream
 from kinograph.core.graph import Graph, GraphSnapshot, Link
 from kinograph.core.node import Node
@@ -32,64 +32,11 @@ from kinograph.core.params import path_fields, resolve_param_paths
 from kinograph.core.paths import cache_dir
 from kinograph.core.plan import Plan, make_plan
 from kinograph.core.registry import Registry, get_registry
-from kinograph.core.streams import StageHooks, Tee, traced
+from kinograph.core.results import Failure, RunOptions, RunResult
+from kinograph.core.streams import StageHooks, traced
 from kinograph.core.validation import bypass_source, structure_problems, validate
 
-
-@dataclass
-class RunOptions:
-    """How to run: device spec, caching, which nodes to run (default: the output nodes)."""
-
-    device: str = "auto"
-    use_cache: bool = True
-    targets: list[str] | None = None
-    #: which stream outputs go to the disk cache: "outputs" (those feeding output nodes or
-    #: asked for), "all", or "off"
-    stream_cache: str = "outputs"
-    tee_buffer: int = 4
-    validate: bool = True
-
-
-@dataclass
-class Failure:
-    """A node that failed: id, type, message, and the traceback (for --debug and the editor)."""
-
-    node_id: str
-    type: str
-    message: str
-    traceback: str = ""
-
-
-@dataclass
-class RunResult:
-    """What a run did: status, every failure, warnings, and the value outputs it kept."""
-
-    status: str = "finished"  # finished | failed | cancelled
-    failures: list[Failure] = field(default_factory=list)
-    warnings: list[tuple[str, str]] = field(default_factory=list)
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    states: dict[str, str] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-    keys: dict[str, str] = field(default_factory=dict)
-    plan: list[str] = field(default_factory=list)
-    device: str = ""
-    total_seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "finished"
-
-    def summary(self) -> dict[str, Any]:
-        counts: dict[str, int] = {}
-        for state in self.states.values():
-            counts[state] = counts.get(state, 0) + 1
-        return {
-            "status": self.status,
-            "seconds": round(self.total_seconds, 4),
-            "nodes": counts,
-            "failures": [{"node": f.node_id, "type": f.type, "message": f.message} for f in self.failures],
-            "warnings": [{"node": n, "message": m} for n, m in self.warnings],
-        }
+__all__ = ["Failure", "RunOptions", "RunResult", "Session", "run_graph"]
 
 
 class Session:
@@ -139,7 +86,7 @@ class Session:
         return run.execute()
 
 
-class _Run:
+class _Run(StreamFanOut):
     """One execution of a plan (internal)."""
 
     def __init__(
@@ -171,7 +118,7 @@ class _Run:
         self.classes: dict[str, type[Node]] = {n: self._class(n) for n in plan.order}
         self.params: dict[str, Any] = {}
         self.keys: dict[str, str] = {}
-        self.tees: dict[tuple[str, str], Tee] = {}
+        self.tees: dict[tuple[str, str], Any] = {}  # Tee per shared stream (see fan_out)
         self.tee_index: dict[tuple[tuple[str, str], str], int] = {}
         self.branch_sinks: dict[tuple[tuple[str, str], str], set[str]] = {}
         self.finished_sinks: set[str] = set()
@@ -326,9 +273,7 @@ class _Run:
             if not ready:
                 # Sinks of one stream that cannot all start together (one needs another's
                 # result): start what is parked, with unbounded buffers so nothing deadlocks.
-                self.unbounded_tees = True
-                for tee in self.tees.values():
-                    tee.limit = 1 << 30
+                self.unbind_tees()
                 group = next(iter(parked))
                 complete(self.run_group(sorted(parked.pop(group), key=position.__getitem__), action))
                 continue
@@ -348,59 +293,6 @@ class _Run:
         if action[node_id] == "cached":
             return []
         return [link for link in self.inputs[node_id] if link.source_node in action]
-
-    def produces_stream(self, node_id: str) -> bool:
-        return any(self.is_stream(node_id, out.name) for out in self.classes[node_id].outputs)
-
-    def pulls(self, node_id: str, action: dict[str, str]) -> bool:
-        """A running node that reads streams inside run() (a sink); stream producers read lazily."""
-        if action.get(node_id) != "run" or self.produces_stream(node_id):
-            return False
-        return any(self.is_stream(link.source_node, link.source_port) for link in self.inputs[node_id])
-
-    def sinks_of(self, node_id: str, action: dict[str, str]) -> set[str]:
-        """The sinks that end up pulling what ``node_id`` reads (itself, if it is one)."""
-        found, stack, seen = set(), [node_id], set()
-        while stack:
-            current = stack.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            if self.pulls(current, action):
-                found.add(current)
-                continue
-            for out in self.classes[current].outputs:
-                if self.is_stream(current, out.name):
-                    stack.extend(
-                        c for c in self.consumers.get((current, out.name), []) if action.get(c) in ("run", "bypass")
-                    )
-        return found
-
-    def sink_groups(self, action: dict[str, str]) -> dict[str, frozenset[str]]:
-        """Sinks that share a stream (directly or through stream stages) must run together, in step."""
-        parent: dict[str, str] = {}
-
-        def find(node_id: str) -> str:
-            while parent.setdefault(node_id, node_id) != node_id:
-                node_id = parent[node_id]
-            return node_id
-
-        for key, consumers in self.consumers.items():
-            running = [c for c in consumers if action.get(c) in ("run", "bypass")]
-            if len(running) < 2 or not self.is_stream(*key):
-                continue
-            members = set()
-            for consumer in running:
-                sinks = self.sinks_of(consumer, action)
-                self.branch_sinks[(key, consumer)] = sinks
-                members |= sinks
-            members_list = sorted(members)
-            for other in members_list[1:]:
-                parent[find(other)] = find(members_list[0])
-        by_root: dict[str, set[str]] = {}
-        for node_id in parent:
-            by_root.setdefault(find(node_id), set()).add(node_id)
-        return {n: frozenset(g) for g in by_root.values() if len(g) > 1 for n in g}
 
     def run_group(self, members: list[str], action: dict[str, str]) -> list[str]:
         if len(members) == 1:
@@ -428,14 +320,6 @@ class _Run:
                 raise
         finally:
             self.sink_done(node_id)
-
-    def sink_done(self, node_id: str) -> None:
-        """A sink that stopped (done, failed, or read only part) must not hold the others back."""
-        with self.lock:
-            self.finished_sinks.add(node_id)
-            for (key, reader), sinks in self.branch_sinks.items():
-                if node_id in sinks and sinks <= self.finished_sinks and (key, reader) in self.tee_index:
-                    self.tees[key].close(self.tee_index[(key, reader)])
 
     def blocked_by(self, node_id: str) -> str | None:
         """The failed node (possibly further upstream) that this node cannot run without."""
@@ -576,21 +460,7 @@ class _Run:
         if isinstance(value, FrameStream):
             running = [c for c in self.consumers.get(key, []) if self.result.states.get(c) != "cached"]
             if len(running) > 1:
-                with self.lock:
-                    tee = self.tees.get(key)
-                    if tee is None:
-                        tee = self.tees[key] = Tee(value, len(running), self.options.tee_buffer)
-                        if self.unbounded_tees:
-                            tee.limit = 1 << 30
-                        # Every reader gets its branch now, so one that never reads can be closed.
-                        for index, reader in enumerate(running):
-                            self.tee_index[(key, reader)] = index
-                        for reader in running:
-                            sinks = self.branch_sinks.get((key, reader), {reader})
-                            if sinks <= self.finished_sinks:
-                                tee.close(self.tee_index[(key, reader)])
-                    index = self.tee_index[(key, link.target_node)]
-                value = tee.branch(index)
+                value = self.shared_branch(key, value, running, link.target_node)
         source_type = self.classes[link.source_node].output(link.source_port).type
         target_type = self.classes[link.target_node].input(link.target_port).type
         if source_type == target_type:

@@ -1,0 +1,62 @@
+"""What a run is asked to do (:class:`RunOptions`) and what it did (:class:`RunResult`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RunOptions:
+    """How to run: device spec, caching, which nodes to run (default: the output nodes)."""
+
+    device: str = "auto"
+    use_cache: bool = True
+    targets: list[str] | None = None
+    #: which stream outputs go to the disk cache: "outputs" (those feeding output nodes or
+    #: asked for), "all", or "off"
+    stream_cache: str = "outputs"
+    tee_buffer: int = 4
+    validate: bool = True
+
+
+@dataclass
+class Failure:
+    """A node that failed: id, type, message, and the traceback (for --debug and the editor)."""
+
+    node_id: str
+    type: str
+    message: str
+    traceback: str = ""
+
+
+@dataclass
+class RunResult:
+    """What a run did: status, every failure, warnings, and the value outputs it kept."""
+
+    status: str = "finished"  # finished | failed | cancelled
+    failures: list[Failure] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    states: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+    plan: list[str] = field(default_factory=list)
+    device: str = ""
+    total_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "finished"
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for state in self.states.values():
+            counts[state] = counts.get(state, 0) + 1
+        return {
+            "status": self.status,
+            "seconds": round(self.total_seconds, 4),
+            "nodes": counts,
+            "failures": [{"node": f.node_id, "type": f.type, "message": f.message} for f in self.failures],
+            "warnings": [{"node": n, "message": m} for n, m in self.warnings],
+        }
