@@ -12,7 +12,6 @@ import os
 import shutil
 import sys
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -237,6 +236,3 @@ class StreamCache:
     def clear(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
-
-def now() -> float:
-    return time.perf_counter()

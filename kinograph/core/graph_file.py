@@ -196,8 +196,6 @@ def _media_kind(data: bytes) -> str | None:
 def _where(loc: tuple[Any, ...]) -> str:
     parts = []
     for item in loc:
-        if item == "from":
-            item = "from"
         parts.append(f"[{item}]" if isinstance(item, int) else str(item))
     return ".".join(parts).replace(".[", "[")
 

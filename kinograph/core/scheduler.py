@@ -400,7 +400,7 @@ class _Run(StreamFanOut):
                 continue
             value = outputs[out.name]
             if isinstance(value, FrameStream) and self.is_stream(node_id, out.name):
-                self.values[(node_id, out.name)] = self.wrap_stream(node_id, out.name, value, own)
+                self.values[(node_id, out.name)] = self.wrap_stream(node_id, out.name, value)
                 streams += 1
             else:
                 self.values[(node_id, out.name)] = value
@@ -421,7 +421,7 @@ class _Run(StreamFanOut):
         if missing:
             raise TypeError(f"run() did not return output(s) {', '.join(sorted(missing))}")
 
-    def wrap_stream(self, node_id: str, port: str, stream: FrameStream, setup_seconds: float) -> FrameStream:
+    def wrap_stream(self, node_id: str, port: str, stream: FrameStream) -> FrameStream:
         def on_finished(seconds: float) -> None:
             with self.lock:
                 self.open_streams[node_id] -= 1

@@ -148,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     apply_overrides(graph, args.overrides)
     subscribers: list[Any] = []
     if args.events == "json":
-        subscribers.append(JsonEvents())
+        subscribers.append(JsonEvents(debug=args.debug))
     elif sys.stderr.isatty():
         subscribers.append(ProgressBars(debug=args.debug))
     else:

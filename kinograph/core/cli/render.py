@@ -12,12 +12,14 @@ from kinograph.core.events import Event
 class JsonEvents:
     """One JSON object per line on stdout (``--events json``)."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, debug: bool = False) -> None:
         self.stream = stream or sys.stdout
+        self.debug = debug
 
     def __call__(self, event: Event) -> None:
         record = event.to_dict()
-        record.pop("traceback", None) if not record.get("debug") else None
+        if not self.debug:
+            record.pop("traceback", None)  # tracebacks are for --debug
         self.stream.write(json.dumps(record, default=str) + "\n")
         self.stream.flush()
 
