@@ -187,6 +187,22 @@ class _Run(StreamFanOut):
             return self.session.streams.has(key)
         return key in self.session.values
 
+    def take_cached(self, node_id: str, wanted: set[str]) -> bool:
+        """Take the node's cached outputs now (pinned for this run), if all wanted ones are there.
+
+        Taking them at planning time means a later eviction (RAM or disk budget) during the
+        run cannot pull them away from under a node that relies on them.
+        """
+        if not all(self.cached(node_id, port) for port in wanted):
+            return False
+        self.load_cached(node_id)
+        if all((node_id, port) in self.values for port in wanted):
+            return True
+        for port in wanted:  # partly evicted meanwhile: run it after all
+            self.values.pop((node_id, port), None)
+        self.result.outputs.pop(node_id, None)
+        return False
+
     def decide(self) -> dict[str, str]:
         """Walk back from the targets: which nodes run, which come from the cache."""
         demand: dict[str, set[str]] = {
@@ -203,7 +219,7 @@ class _Run(StreamFanOut):
                 action[node_id] = "bypass"
                 sources = {bypass_source(self.registry.ports, cls, cls.output(p).type) for p in wanted}
                 links = [link for link in self.inputs[node_id] if link.target_port in sources]
-            elif not cls.output_node and wanted and all(self.cached(node_id, p) for p in wanted):
+            elif not cls.output_node and wanted and self.take_cached(node_id, wanted):
                 action[node_id] = "cached"
                 links = []
             else:
@@ -332,8 +348,7 @@ class _Run(StreamFanOut):
     def step(self, node_id: str, what: str) -> None:
         node = self.snapshot.nodes[node_id]
         cls = self.classes[node_id]
-        if what == "cached":
-            self.load_cached(node_id)
+        if what == "cached":  # outputs were taken in take_cached
             self.set_state(node_id, "cached")
             self.bus.emit("node_cached", node_id, type=node.type)
             return
