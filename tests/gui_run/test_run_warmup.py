@@ -1,4 +1,4 @@
-"""A real ``kinograph gui`` opens without torch & co., then imports them in the background while idle."""
+"""A real ``kinograph gui`` opens without torch & co., then imports them while the user is idle."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def test_the_editor_opens_without_heavy_libraries_and_warms_them_when_idle(tmp_p
     report = json.loads((tmp_path / "report.json").read_text())
     # The window came up (file open, first paint) before any heavy library was imported ...
     assert not any(report["first_look"].values()), report["first_look"]
-    # ... and the libraries a run needs were imported afterwards, off the GUI thread.
+    # ... and the libraries a run needs were imported afterwards, while idle (on the GUI thread:
+    # OpenCV loading on another thread while Qt paints could crash the process).
     assert report["finished"]
     assert all(report["loaded"].values()), report["loaded"]
     assert "torch" in report["imported"]

@@ -20,6 +20,7 @@ from kinograph.core.errors import GraphError, KinographError
 from kinograph.core.events import Event
 from kinograph.core.graph import Graph
 from kinograph.core.scheduler import RunOptions, RunResult, Session
+from kinograph.gui.run.warmup import load_native_libraries
 
 
 @dataclass
@@ -102,6 +103,8 @@ class RunController(QObject):
         """Run a snapshot of the graph (only what ``targets`` need, when given); False if busy."""
         if self.busy:
             return False
+        # OpenCV & co. must be loaded on the GUI thread, never first on the worker (see warmup).
+        load_native_libraries()
         snapshot = self.graph.snapshot()
         options = RunOptions(device=self.device, targets=list(targets) if targets else None,
                              stream_cache="outputs")

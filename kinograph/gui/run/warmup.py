@@ -1,13 +1,15 @@
-"""Import the libraries a run needs (torch, OpenCV, PyAV, ...) in the background while the editor is idle.
+"""Import the libraries a run needs (torch, OpenCV, PyAV, ...) while the editor is idle.
 
-Without this, the first run in a fresh editor imports them on its worker thread. Loading torch's
-shared libraries holds Python's lock for ~200 ms at a stretch, so the canvas froze just when the
-user pressed Run. Here the imports happen a moment after the window is up, one library at a time
-and only while the user is not typing, clicking or scrolling, so the pause falls where nobody
-feels it, and the first run starts with everything loaded. A run that starts before warm-up ends
-simply shares the imports (Python imports each module once).
+Without this, the first run in a fresh editor imports them on its worker thread. That is worse
+than slow: loading OpenCV on another thread while Qt paints on the GUI thread crashed the
+process now and then (a segfault in the GUI thread while ``cv2``'s bootstrap ran on the
+worker; seen about one run in three in the editor tests). So native libraries are imported on the
+GUI thread only: here, one library per idle moment a little after the window is up, and in
+:func:`load_native_libraries`, which the run controller calls before it starts a worker.
+Importing holds Python's lock either way (torch for ~0.2 s at a stretch), so doing it on the GUI
+thread costs the window nothing more than the background thread did.
 
-``KINOGRAPH_GUI_WARMUP=0`` turns it off (the editor tests do, to stay fast).
+``KINOGRAPH_GUI_WARMUP=0`` turns the idle warm-up off (the editor tests do, to stay fast).
 """
 
 from __future__ import annotations
@@ -42,23 +44,45 @@ def warmup_enabled() -> bool:
     return os.environ.get(ENV_WARMUP, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
+#: Native libraries the built-in nodes load: imported on the GUI thread before any run starts.
+NATIVE_MODULES: tuple[str, ...] = ("numpy", "PIL.Image", "cv2", "av")
+
+
+def import_quietly(name: str) -> bool:
+    """Import ``name`` if it is installed; False when it is missing or broken (a node reports that)."""
+    if name in sys.modules:
+        return True
+    try:
+        if importlib.util.find_spec(name.partition(".")[0]) is None:
+            return False
+        importlib.import_module(name)
+    except Exception:
+        return False
+    return True
+
+
+def load_native_libraries() -> None:
+    """Import :data:`NATIVE_MODULES` now, on the calling (GUI) thread; quick once loaded."""
+    for name in NATIVE_MODULES:
+        import_quietly(name)
+
+
 class LibraryWarmup(QObject):
-    """Imports :data:`WARM_MODULES` on a background thread once the user is idle."""
+    """Imports :data:`WARM_MODULES` on the GUI thread, one per idle moment, once the window is up."""
 
     def __init__(self, parent: QObject, modules: tuple[str, ...] = WARM_MODULES,
                  delay_ms: int | None = None) -> None:
         super().__init__(parent)
-        self.modules = modules
+        self.modules = list(modules)
         #: Modules imported by warm-up (not those that were loaded already), in order.
         self.imported: list[str] = []
         self.finished = threading.Event()
+        self._began = time.monotonic()
         self._last_input = time.monotonic()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._filtering = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.start)
+        self._timer.timeout.connect(self._step)
         if warmup_enabled():
             self._watch_input(True)
             self._timer.start(START_DELAY_MS if delay_ms is None else delay_ms)
@@ -67,25 +91,19 @@ class LibraryWarmup(QObject):
 
     def start(self) -> None:
         """Begin now (normally the timer calls this once the window has been up a moment)."""
-        if self._thread is not None or self._stop.is_set():
-            return
-        self._thread = threading.Thread(target=self._work, name="kinograph-warmup", daemon=True)
-        self._thread.start()
+        if not self.finished.is_set():
+            self._timer.start(0)
 
     def stop(self, timeout: float = 3.0) -> None:
-        """Stop after the library being imported (the window is closing); wait for it briefly."""
-        self._stop.set()
+        """Stop (the window is closing); nothing is half-imported, since imports run on this thread."""
         self._timer.stop()
         self._watch_input(False)
-        if self._thread is not None:
-            # A library half-imported while the interpreter shuts down can crash it on exit.
-            self._thread.join(timeout)
+        self.modules.clear()
+        self.finished.set()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in _INPUT_EVENTS:
             self._last_input = time.monotonic()
-            if self.finished.is_set():  # nothing left to wait for: stop looking at every event
-                self._watch_input(False)
         return False
 
     def _watch_input(self, on: bool) -> None:
@@ -98,27 +116,16 @@ class LibraryWarmup(QObject):
             app.removeEventFilter(self)
         self._filtering = on
 
-    def _wait_for_idle(self, since: float) -> None:
-        while not self._stop.is_set() and time.monotonic() - since < MAX_WAIT_SECONDS:
-            if time.monotonic() - self._last_input >= IDLE_SECONDS:
-                return
-            self._stop.wait(0.1)
-
-    def _work(self) -> None:
-        began = time.monotonic()
-        try:
-            for name in self.modules:
-                if self._stop.is_set():
-                    return
-                if name in sys.modules:
-                    continue
-                self._wait_for_idle(began)
-                try:
-                    if importlib.util.find_spec(name.partition(".")[0]) is None:
-                        continue
-                    importlib.import_module(name)
-                except Exception:  # a broken library is reported when a node uses it
-                    continue
+    def _step(self) -> None:
+        """Import the next library if the user is idle (or has been busy for too long), then re-arm."""
+        while self.modules and self.modules[0] in sys.modules:
+            self.modules.pop(0)
+        if not self.modules:
+            self.stop()
+            return
+        idle = time.monotonic() - self._last_input >= IDLE_SECONDS
+        if idle or time.monotonic() - self._began >= MAX_WAIT_SECONDS:
+            name = self.modules.pop(0)
+            if import_quietly(name):
                 self.imported.append(name)
-        finally:
-            self.finished.set()
+        self._timer.start(100)
