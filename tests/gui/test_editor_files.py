@@ -201,3 +201,18 @@ def test_take_graph_replaces_the_graph_and_can_mark_it_unsaved(window, tmp_path)
     assert asked
     window.take_graph(Graph(window.registry))
     assert window.path is None and not window.isWindowModified() and window.graph.nodes == {}
+
+
+def test_opening_an_mp4_made_by_a_run_reopens_the_graph_that_made_it(window, tmp_path) -> None:
+    from kinograph.core.scheduler import RunOptions, Session
+
+    out = tmp_path / "made.mp4"
+    graph = Graph(window.registry)
+    graph.add_node("kinograph.frames.test_pattern", "pattern", {"width": 64, "height": 48, "frames": 6}, (0, 0))
+    graph.add_node("kinograph.video.write", "write", {"path": str(out), "preset": "ultrafast"}, (300, 0))
+    graph.connect("pattern.frames", "write.frames")
+    result = Session(window.registry).run(graph, RunOptions(device="cpu", use_cache=False))
+    assert result.ok, result.failures
+    assert window.open_file(out)
+    assert window.graph.to_json() == graph.to_json()
+    assert window.path is None  # Save asks for a graph file name instead of writing over the video
