@@ -109,6 +109,8 @@ class StreamFanOut:
 
     def sink_done(self, node_id: str) -> None:
         """A sink that stopped (done, failed, or read only part) must not hold the others back."""
+        if not self.branch_sinks:  # no stream is shared in this run
+            return
         with self.lock:
             self.finished_sinks.add(node_id)
             for (key, reader), sinks in self.branch_sinks.items():
