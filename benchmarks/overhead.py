@@ -22,8 +22,7 @@ SIZE = {"width": 640, "height": 360}
 def plain(graph: Any, out: str) -> float:
     """Run each node's implementation directly, feeding outputs to inputs by hand."""
     from kinograph.api import RunContext
-    from kinograph.core.params import path_fields
-    from kinograph.core.paths import resolve_path
+    from kinograph.core.params import resolve_param_paths
     from kinograph.core.registry import get_registry
 
     registry = get_registry()
@@ -32,10 +31,7 @@ def plain(graph: Any, out: str) -> float:
         node = graph.nodes[node_id]
         cls = registry.node(node.type)
         params = cls.Params.model_validate(node.params)
-        for name in path_fields(cls.Params):
-            value = getattr(params, name)
-            if value:
-                setattr(params, name, resolve_path(value, graph.base_dir))
+        resolve_param_paths(params, graph.base_dir)
         if node_id == "write":
             params.path = out
         return cls(params), RunContext(node_id, device="cpu")

@@ -30,8 +30,7 @@ from kinograph.core.frames import DEFAULT_CHUNK, FrameChunk, FrameStream
 from kinograph.core.graph import Graph
 from kinograph.core.hookspecs import hookimpl
 from kinograph.core.node import Input, Node, Output
-from kinograph.core.params import NodeParams, path_fields
-from kinograph.core.paths import resolve_path
+from kinograph.core.params import NodeParams, resolve_param_paths
 from kinograph.core.ports import FRAME_STREAM, IMAGES
 from kinograph.core.registry import PluginInfo, Registry, reset_registry
 from kinograph.core.scheduler import RunOptions, RunResult, Session
@@ -210,10 +209,7 @@ class PluginHarness:
         """
         cls = self.node_class(type_id)
         validated = self.params(type_id, params)
-        for name in path_fields(cls.Params):
-            value = getattr(validated, name)
-            if isinstance(value, str) and value:
-                setattr(validated, name, resolve_path(value, Path(base_dir or Path.cwd())))
+        resolve_param_paths(validated, Path(base_dir or Path.cwd()))
         ctx = self.context(type_id.rsplit(".", 1)[-1], device)
         self.last_context = ctx
         outputs = cls(validated).run(ctx, **inputs)

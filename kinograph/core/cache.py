@@ -132,22 +132,16 @@ class StreamCache:
 
     def read_frame(self, key: str, index: int) -> Any:
         """One frame by index (the editor's scrubber), or None when not cached."""
-        manifest = self.manifest(key)
-        if manifest is None:
+        found = self.chunk_path(key, index)
+        if found is None:
             return None
-        import bisect
-
         import numpy as np
 
-        chunks = manifest["chunks"]
-        position = bisect.bisect_right([start for _, start in chunks], index) - 1
-        if position < 0 or index >= manifest["frame_count"]:
+        path, row = found
+        pixels = np.load(path, mmap_mode="r", allow_pickle=False)
+        if row >= pixels.shape[0]:
             return None
-        name, start = chunks[position]
-        pixels = np.load(self._dir(key) / name, mmap_mode="r", allow_pickle=False)
-        if index - start >= pixels.shape[0]:
-            return None
-        return np.array(pixels[index - start])
+        return np.array(pixels[row])
 
     def chunk_path(self, key: str, index: int) -> tuple[Path, int] | None:
         """The file holding frame ``index`` and the frame's row in it (for viewers that map files)."""

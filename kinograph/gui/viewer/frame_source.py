@@ -5,7 +5,6 @@ The scrubber asks for one frame at a time; neither source ever loads the whole v
 
 from __future__ import annotations
 
-import bisect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,36 +39,31 @@ class CachedFrames(FrameSource):
             raise FileNotFoundError(f"stream {key} is not in the cache (run the graph again)")
         self.streams = streams
         self.key = key
-        self.folder = Path(streams.root) / key
-        self.chunks: list[tuple[str, int]] = [(str(name), int(start)) for name, start in manifest["chunks"]]
-        self.starts = [start for _, start in self.chunks]
         self.count = int(manifest.get("frame_count") or 0)
         self.fps = float(manifest.get("fps") or 24.0)
         self.width = int(manifest.get("width") or 0)
         self.height = int(manifest.get("height") or 0)
         self.label = "stream cache"
-        self._open: tuple[int, Any] | None = None
+        # the chunk file last read, memory-mapped: scrubbing within a chunk re-reads nothing
+        self._open: tuple[Path, Any] | None = None
 
     def frame(self, index: int) -> np.ndarray | None:
         import numpy as np
 
-        if not self.chunks or not 0 <= index < self.count:
+        found = self.streams.chunk_path(self.key, index)
+        if found is None:
             return None
-        position = bisect.bisect_right(self.starts, index) - 1
-        if position < 0:
-            return None
-        if self._open is None or self._open[0] != position:
-            name, _ = self.chunks[position]
+        path, row = found
+        if self._open is None or self._open[0] != path:
             try:
-                self._open = (position, np.load(self.folder / name, mmap_mode="r", allow_pickle=False))
+                self._open = (path, np.load(path, mmap_mode="r", allow_pickle=False))
             except OSError:
                 # The cache evicted it meanwhile: fall back to the core's own reader.
                 return self.streams.read_frame(self.key, index)
         pixels = self._open[1]
-        offset = index - self.starts[position]
-        if offset >= pixels.shape[0]:
+        if row >= pixels.shape[0]:
             return None
-        return np.array(pixels[offset])
+        return np.array(pixels[row])
 
     def close(self) -> None:
         self._open = None
