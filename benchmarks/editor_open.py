@@ -21,7 +21,7 @@ BUDGET_S = 2.0
 
 def make_graph_file(path: Path, count: int) -> None:
     """Half ``test.add`` nodes in a chain, half numbers feeding them: about one link per node."""
-    from kinograph.core.graph import Graph
+    from kinograph.host import Graph
 
     graph = Graph()
     previous = None
@@ -39,7 +39,7 @@ def main() -> int:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     import nodes_for_tests
 
-    from kinograph.core.registry import Registry, reset_registry
+    from kinograph.host import Registry, reset_registry
     from kinograph.plugins import BUILTIN_PLUGINS
 
     t0 = time.perf_counter()

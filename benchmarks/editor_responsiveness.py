@@ -83,10 +83,10 @@ def _edit_streaming_nodes(window: Any) -> list[str]:
 
 
 def measure(graph_path: Path) -> dict[str, Any]:
-    from kinograph.core.graph import Graph
     from kinograph.gui.app import application
     from kinograph.gui.main_window import MainWindow
     from kinograph.gui.run import attach_run_features
+    from kinograph.host import Graph
 
     app = application()
     window = MainWindow()

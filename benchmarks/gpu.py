@@ -23,7 +23,7 @@ def run() -> dict[str, Any]:
     import torchvision
 
     from kinograph.api import RunContext
-    from kinograph.core.registry import get_registry
+    from kinograph.host import get_registry
 
     registry = get_registry()
     rng = np.random.default_rng(0)
@@ -54,7 +54,7 @@ def run() -> dict[str, Any]:
     results["resnet50_raw_images_per_s"] = round(IMAGES / (time.perf_counter() - started), 1)
     results["node_vs_raw_ratio"] = round(results["resnet50_node_images_per_s"] / results["resnet50_raw_images_per_s"], 3)
 
-    from kinograph.api import Graph, RunOptions, Session
+    from kinograph.host import Graph, RunOptions, Session
 
     graph = Graph(registry)
     graph.add_node("kinograph.frames.test_pattern", "src", {"width": 1920, "height": 1080, "frames": 60})

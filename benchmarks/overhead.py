@@ -22,8 +22,7 @@ SIZE = {"width": 640, "height": 360}
 def plain(graph: Any, out: str) -> float:
     """Run each node's implementation directly, feeding outputs to inputs by hand."""
     from kinograph.api import RunContext
-    from kinograph.core.params import resolve_param_paths
-    from kinograph.core.registry import get_registry
+    from kinograph.host import get_registry, resolve_param_paths
 
     registry = get_registry()
 
@@ -53,7 +52,7 @@ def plain(graph: Any, out: str) -> float:
 
 
 def through_kinograph(graph: Any, out: str) -> float:
-    from kinograph.api import RunOptions, Session
+    from kinograph.host import RunOptions, Session
 
     graph.set_param("write", "path", out)
     started = time.perf_counter()
@@ -64,7 +63,7 @@ def through_kinograph(graph: Any, out: str) -> float:
 
 
 def run(repeats: int = 3) -> dict[str, Any]:
-    from kinograph.api import Graph
+    from kinograph.host import Graph
 
     with tempfile.TemporaryDirectory() as folder:
         os.environ["KINOGRAPH_HOME"] = folder

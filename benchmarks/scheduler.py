@@ -16,13 +16,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import noop_nodes
-from kinograph.core.cli.render import PlainLines
-from kinograph.core.context import CancelToken
-from kinograph.core.events import EventBus
-from kinograph.core.graph import Graph, Link
+from kinograph.api import CancelToken
+from kinograph.cli.render import PlainLines
 from kinograph.core.plan import make_plan
-from kinograph.core.registry import Registry
-from kinograph.core.scheduler import RunOptions, Session, _Run
+from kinograph.core.scheduler import _Run
+from kinograph.host import EventBus, Graph, Link, Registry, RunOptions, Session
 
 
 def registry() -> Registry:

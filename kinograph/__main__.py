@@ -1,5 +1,5 @@
 """``python -m kinograph`` runs the command line."""
 
-from kinograph.core.cli.main import entry
+from kinograph.cli.main import entry
 
 entry()

@@ -1,18 +1,28 @@
-"""The public API: everything a node plugin (built-in or third-party) may import from kinograph.
+"""The plugin API: everything a node plugin (built-in or third-party) may import from kinograph.
 
 Plugins import from this module only; it stays stable across releases. It imports no heavy
 libraries (torch, numpy, cv2, av, networkx), so ``kinograph nodes`` starts fast.
+
+Applications (scripts, the CLI, the editor, batch runs) load and run graphs through
+:mod:`kinograph.host`. The host names this module used to export (``Graph``, ``Session``,
+``RunOptions``, ``load_graph``, ...) still work here for one release, with a
+``DeprecationWarning`` naming the new import.
 """
 
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
 from kinograph.core.context import CancelToken, ModelStore, RunContext
+from kinograph.core.contributions import Command, GraphReader
 from kinograph.core.errors import Cancelled, GraphError, KinographError, LinkRefused, NodeFailure, Problem
-from kinograph.core.frames import FrameChunk, FrameStream
-from kinograph.core.graph import Graph, GraphChange, GraphNode, Link
+from kinograph.core.frames import DEFAULT_CHUNK, FrameChunk, FrameStream
 from kinograph.core.hookspecs import hookimpl
 from kinograph.core.motion import Motion
 from kinograph.core.node import Input, Node, Output, file_fingerprint
 from kinograph.core.params import Color, InputPath, NodeParams, OutputPath, Slider, parse_color
-from kinograph.core.paths import IfExists, atomic_output, output_target, resolve_path
+from kinograph.core.paths import IfExists, atomic_output, cache_dir, output_target, resolve_path
 from kinograph.core.ports import (
     ANY,
     AUDIO,
@@ -28,17 +38,31 @@ from kinograph.core.ports import (
     Converter,
     PortType,
 )
-from kinograph.core.scheduler import RunOptions, RunResult, Session, run_graph
+
+#: Host names that moved to :mod:`kinograph.host`; importing them from here warns.
+MOVED_TO_HOST = frozenset(
+    {"Graph", "GraphChange", "GraphNode", "Link", "RunOptions", "RunResult", "Session", "load_graph", "run_graph"}
+)
 
 
-def load_graph(path: str) -> Graph:
-    """Load a graph file with the installed plugins (relative paths resolve to its folder)."""
-    return Graph.load(path)
+def __getattr__(name: str) -> Any:
+    if name in MOVED_TO_HOST:
+        warnings.warn(
+            f"kinograph.api.{name} moved to the host API: use `from kinograph.host import {name}` "
+            "(kinograph.api keeps it for one release)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from kinograph import host
+
+        return getattr(host, name)
+    raise AttributeError(f"module 'kinograph.api' has no attribute {name!r}")
 
 
 __all__ = [
     "ANY",
     "AUDIO",
+    "DEFAULT_CHUNK",
     "FEATURES",
     "FRAME_STREAM",
     "IMAGE",
@@ -51,18 +75,16 @@ __all__ = [
     "CancelToken",
     "Cancelled",
     "Color",
+    "Command",
     "Converter",
     "FrameChunk",
     "FrameStream",
-    "Graph",
-    "GraphChange",
     "GraphError",
-    "GraphNode",
+    "GraphReader",
     "IfExists",
     "Input",
     "InputPath",
     "KinographError",
-    "Link",
     "LinkRefused",
     "ModelStore",
     "Motion",
@@ -74,16 +96,12 @@ __all__ = [
     "PortType",
     "Problem",
     "RunContext",
-    "RunOptions",
-    "RunResult",
-    "Session",
     "Slider",
     "atomic_output",
+    "cache_dir",
     "file_fingerprint",
     "hookimpl",
-    "load_graph",
     "output_target",
     "parse_color",
     "resolve_path",
-    "run_graph",
 ]

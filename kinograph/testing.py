@@ -24,16 +24,31 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from kinograph.core.context import ModelStore, RunContext
-from kinograph.core.errors import NodeFailure
-from kinograph.core.frames import DEFAULT_CHUNK, FrameChunk, FrameStream
-from kinograph.core.graph import Graph
-from kinograph.core.hookspecs import hookimpl
-from kinograph.core.node import Input, Node, Output
-from kinograph.core.params import NodeParams, resolve_param_paths
-from kinograph.core.ports import FRAME_STREAM, IMAGES
-from kinograph.core.registry import PluginInfo, Registry, reset_registry
-from kinograph.core.scheduler import RunOptions, RunResult, Session
+from kinograph.api import (
+    DEFAULT_CHUNK,
+    FRAME_STREAM,
+    IMAGES,
+    FrameChunk,
+    FrameStream,
+    Input,
+    ModelStore,
+    Node,
+    NodeFailure,
+    NodeParams,
+    Output,
+    RunContext,
+    hookimpl,
+)
+from kinograph.host import (
+    Graph,
+    PluginInfo,
+    Registry,
+    RunOptions,
+    RunResult,
+    Session,
+    reset_registry,
+    resolve_param_paths,
+)
 
 if TYPE_CHECKING:
     import numpy as np

@@ -66,7 +66,7 @@ class PluginVenv:
         (self.site_packages / "_kinograph_test_bridge.py").write_text(BRIDGE.format(paths=outer))
         (self.site_packages / "_kinograph_test_bridge.pth").write_text("import _kinograph_test_bridge\n")
         self._launcher("pip", "pip._internal.cli.main", "main")
-        self._launcher("kinograph", "kinograph.core.cli.main", "entry")
+        self._launcher("kinograph", "kinograph.cli.main", "entry")
         self._launcher("pytest", "pytest", "console_main")
 
     def _launcher(self, name: str, module: str, function: str) -> None:

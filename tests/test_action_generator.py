@@ -12,10 +12,11 @@ import pytest
 import torch
 from test_resnet_features import Keep, _TestNodes
 
-from kinograph.api import GraphError, ModelStore, Motion, NodeFailure, RunOptions, Session, resolve_path
-from kinograph.core.cli import main as kinograph_main
+from kinograph.api import GraphError, ModelStore, Motion, NodeFailure, resolve_path
+from kinograph.cli import main as kinograph_main
 from kinograph.core.registry import reset_registry
 from kinograph.core.validation import validate
+from kinograph.host import RunOptions, Session
 from kinograph.plugins.learned.action_generator import DEFAULT_CHECKPOINT
 from kinograph.plugins.learned.action_model import MotionRanges
 from kinograph.plugins.learned.checkpoints import read_metadata

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kinograph.core.cli import main
+from kinograph.cli import main
 from kinograph.core.registry import Registry
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kinograph.core.cli import main
+from kinograph.cli import main
 from kinograph.core.registry import Registry
 
 HEAVY = ("torch", "cv2", "av", "numpy", "networkx")

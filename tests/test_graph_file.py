@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from kinograph.api import Graph, GraphError, Input, Node, NodeParams, Output, hookimpl
+from kinograph.api import GraphError, Input, Node, NodeParams, Output, hookimpl
 from kinograph.core.graph_file import dump_graph_file, graph_schema, load_graph_file
 from kinograph.core.registry import Registry
 from kinograph.core.validation import validate
+from kinograph.host import Graph
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kinograph.api import Graph, GraphChange, GraphError, LinkRefused
+from kinograph.api import GraphError, LinkRefused
 from kinograph.core.registry import Registry
+from kinograph.host import Graph, GraphChange
 
 
 def test_edits_emit_changes(registry: Registry) -> None:

@@ -117,7 +117,7 @@ def test_truncated_jpeg_fails_cleanly(harness, tmp_path: Path) -> None:
 
 
 def test_in_a_graph_the_cli_reports_a_clean_error(session, tmp_path: Path) -> None:
-    from kinograph.api import Graph, RunOptions
+    from kinograph.host import Graph, RunOptions
 
     missing = tmp_path / "gone.png"
     missing.write_bytes(b"junk")

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kinograph.api import FrameChunk, FrameStream, Graph, NodeFailure, RunOptions
+from kinograph.api import FrameChunk, FrameStream, NodeFailure
+from kinograph.host import Graph, RunOptions
 from kinograph.plugins.media.embed import read_embedded_graph
 from kinograph.testing import PluginHarness
 
@@ -125,8 +126,8 @@ def test_a_folder_that_refuses_files_fails_clearly(harness) -> None:
 
 
 def test_unlinked_preview_is_refused_before_running(tmp_path: Path) -> None:
-    from kinograph.api import Graph
     from kinograph.core.validation import validate
+    from kinograph.host import Graph
 
     graph = Graph()
     graph.add_node("kinograph.image.preview", "preview")

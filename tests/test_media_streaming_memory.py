@@ -6,7 +6,7 @@ import gc
 import tracemalloc
 from pathlib import Path
 
-from kinograph.api import Graph, RunOptions
+from kinograph.host import Graph, RunOptions
 
 OPTIONS = RunOptions(device="cpu", use_cache=False)
 

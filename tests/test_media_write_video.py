@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 from test_media_load_video import make_video
 
-from kinograph.api import CancelToken, Graph, RunOptions
+from kinograph.api import CancelToken
+from kinograph.host import Graph, RunOptions
 from kinograph.plugins.media.embed import read_embedded_graph
 
 WRITE = "kinograph.video.write"

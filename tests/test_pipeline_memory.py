@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kinograph.api import Graph, RunOptions
+from kinograph.host import Graph, RunOptions
 
 
 def pipeline_peak(session, out: Path, frames: int, method: str) -> int:  # type: ignore[no-untyped-def]

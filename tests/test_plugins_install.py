@@ -205,7 +205,7 @@ def test_disabling_plugins_skips_every_external_one(venv: PluginVenv) -> None:
 def test_listing_nodes_imports_no_heavy_library(venv: PluginVenv) -> None:
     code = (
         "import sys\n"
-        "from kinograph.core.cli.main import main\n"
+        "from kinograph.cli.main import main\n"
         "main(['nodes'])\n"
         "heavy = [m for m in ('torch', 'numpy', 'cv2', 'av', 'PIL', 'networkx') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"

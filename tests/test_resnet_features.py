@@ -21,13 +21,12 @@ from kinograph.api import (
     NodeParams,
     Output,
     RunContext,
-    RunOptions,
-    Session,
     hookimpl,
 )
-from kinograph.core.cli import main as kinograph_main
+from kinograph.cli import main as kinograph_main
 from kinograph.core.registry import reset_registry
 from kinograph.core.validation import validate
+from kinograph.host import RunOptions, Session
 from kinograph.testing import PluginHarness
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)

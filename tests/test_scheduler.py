@@ -10,9 +10,10 @@ from typing import Any
 import nodes_for_tests as t
 import pytest
 
-from kinograph.api import CancelToken, Graph, GraphError, RunOptions, Session, run_graph
+from kinograph.api import CancelToken, GraphError
 from kinograph.core.events import Event
 from kinograph.core.registry import Registry
+from kinograph.host import Graph, RunOptions, Session, run_graph
 
 
 def chain(registry: Registry, tmp_path: Path) -> Graph:
@@ -185,7 +186,7 @@ def test_run_selected_nodes_only(session: Session, registry: Registry, tmp_path:
 def test_python_api_in_a_few_lines(registry: Registry, tmp_path: Path) -> None:
     # The README's example: load, override, run, read outputs.
     chain(registry, tmp_path).save(tmp_path / "g.json")
-    from kinograph.api import load_graph
+    from kinograph.host import load_graph
 
     graph = load_graph(str(tmp_path / "g.json"))
     graph.set_param("add", "offset", 0.5)

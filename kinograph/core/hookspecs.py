@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from kinograph.core.contributions import Command, GraphReader
     from kinograph.core.node import Node
     from kinograph.core.ports import Converter, PortType
 
@@ -37,3 +38,17 @@ def kinograph_converters() -> list[Converter]:
 @hookspec
 def kinograph_nodes() -> list[type[Node]]:
     """Return the node classes this plugin provides."""
+
+
+@hookspec
+def kinograph_commands() -> list[Command]:
+    """Return ``kinograph`` subcommands this plugin adds (e.g. ``train``, ``evaluate``).
+
+    Each name may be claimed once; a name that a built-in command or another plugin already has
+    is reported as a plugin problem and the command is left out.
+    """
+
+
+@hookspec
+def kinograph_graph_readers() -> list[GraphReader]:
+    """Return readers of graphs embedded in the output files this plugin's nodes write."""

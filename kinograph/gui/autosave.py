@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QToolBar
 
-from kinograph.core.graph import Graph
-from kinograph.core.paths import atomic_write_text, settings_dir
+from kinograph.host import Graph, atomic_write_text, settings_dir
 
 if TYPE_CHECKING:
     from kinograph.gui.main_window import MainWindow

@@ -9,9 +9,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 
-from kinograph.core.errors import GraphError, Problem
-from kinograph.core.graph import Graph, GraphNode, Link
-from kinograph.core.graph_file import FORMAT, FORMAT_VERSION, GraphFile, dump_graph_file
+from kinograph.api import GraphError, Problem
+from kinograph.host import FORMAT, FORMAT_VERSION, Graph, GraphFile, GraphNode, Link, dump_graph_file
 
 PASTE_OFFSET = 30.0
 

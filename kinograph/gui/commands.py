@@ -12,8 +12,8 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from kinograph.core.errors import GraphError
-from kinograph.core.graph import Graph, GraphChange, GraphNode, Link
+from kinograph.api import GraphError
+from kinograph.host import Graph, GraphChange, GraphNode, Link
 
 _MERGE_PARAM = 4101
 _MERGE_META = 4102

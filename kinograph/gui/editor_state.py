@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from kinograph.core.graph import Graph, Link
+from kinograph.host import Graph, Link
 
 KEY = "editor"
 BACKDROP_COLORS = ["#3d5a80", "#5a3d80", "#3d805a", "#80603d", "#803d4a", "#4a5560"]

@@ -13,12 +13,11 @@ from typing import Any
 from pydantic import ValidationError
 from PySide6.QtGui import QUndoStack
 
-from kinograph.core.errors import GraphError
-from kinograph.core.graph import Graph, Link
-from kinograph.core.graph_file import NAME_PATTERN, validation_problems
+from kinograph.api import GraphError
 from kinograph.gui import commands
 from kinograph.gui.clipboard import fragment_json, fragment_nodes
 from kinograph.gui.editor_state import compact, editor_state, link_key
+from kinograph.host import NAME_PATTERN, Graph, Link, validation_problems
 
 _NAME = re.compile(NAME_PATTERN)
 

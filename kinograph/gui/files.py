@@ -10,9 +10,8 @@ import importlib
 import json
 from pathlib import Path
 
-from kinograph.core.errors import GraphError, Problem
-from kinograph.core.graph import Graph
-from kinograph.core.registry import Registry
+from kinograph.api import GraphError, Problem
+from kinograph.host import Graph, Registry
 
 MEDIA_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".m4v", ".png", ".jpg", ".jpeg", ".webp"}
 OPEN_FILTER = "Graphs and kinograph outputs (*.json *.mp4 *.mov *.mkv *.png);;Graphs (*.json);;All files (*)"
@@ -67,7 +66,7 @@ class RecentFiles:
 
     def __init__(self, store: Path | None = None) -> None:
         if store is None:
-            from kinograph.core.paths import settings_dir
+            from kinograph.host import settings_dir
 
             store = settings_dir() / "recent-files.json"
         self.store = store

@@ -33,10 +33,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kinograph.core.graph import GraphChange
-from kinograph.core.params import XKEY
 from kinograph.gui import theme
 from kinograph.gui.edits import GraphEditor
+from kinograph.host import XKEY, GraphChange
 
 INT_LIMIT = 2**31 - 1
 FLOAT_LIMIT = 1e12

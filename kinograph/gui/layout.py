@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kinograph.core.graph import Graph
+from kinograph.host import Graph
 
 COLUMN_GAP = 80.0
 ROW_GAP = 40.0

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kinograph.core.events import Event
+from kinograph.host import Event
 
 LEVEL_COLORS = {"info": "#c9ced6", "muted": "#8b929b", "ok": "#7ee787", "warning": "#f2cc60", "error": "#ff8a80"}
 MAX_LINES = 5000

@@ -23,9 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kinograph.core.errors import GraphError
-from kinograph.core.graph import Graph
-from kinograph.core.registry import Registry, get_registry
+from kinograph.api import GraphError
 from kinograph.gui import shortcuts
 from kinograph.gui.editor_state import BACKDROP_COLORS, editor_state, link_key, new_item_id
 from kinograph.gui.edits import GraphEditor
@@ -39,6 +37,7 @@ from kinograph.gui.palette import Palette
 from kinograph.gui.plugins_dialog import PluginsDialog, failed_summary
 from kinograph.gui.scene import GraphScene
 from kinograph.gui.view import GraphView
+from kinograph.host import Graph, Registry, get_registry
 
 STATUS_MS = 10000
 

@@ -6,9 +6,9 @@ from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QDrag
 from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from kinograph.core.registry import Registry
 from kinograph.gui import theme
 from kinograph.gui.search import search_nodes
+from kinograph.host import Registry
 
 MIME_NODE_TYPE = "application/x-kinograph-node-type"
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kinograph.core.registry import Registry
+from kinograph.host import Registry
 
 
 def failed_summary(registry: Registry) -> str:

@@ -14,7 +14,6 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
-from kinograph.core.graph import GraphChange, Link
 from kinograph.gui import theme
 from kinograph.gui.editor_state import editor_state, link_key
 from kinograph.gui.edits import GraphEditor
@@ -23,6 +22,7 @@ from kinograph.gui.items.link_item import LinkItem, PendingLinkItem
 from kinograph.gui.items.node_item import NodeItem
 from kinograph.gui.items.port_item import PortItem
 from kinograph.gui.items.reroute_item import RerouteItem
+from kinograph.host import GraphChange, Link
 
 
 class GraphScene(QGraphicsScene):

@@ -8,9 +8,9 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from kinograph.core.node import Node
-from kinograph.core.registry import Registry
+from kinograph.api import Node
 from kinograph.gui import theme
+from kinograph.host import Registry
 
 
 def match_score(cls: type[Node], words: list[str]) -> int | None:

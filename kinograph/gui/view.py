@@ -14,7 +14,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
 
-from kinograph.core.node import Node
+from kinograph.api import Node
 from kinograph.gui.items.link_item import LinkItem
 from kinograph.gui.items.node_item import NodeItem
 from kinograph.gui.palette import MIME_NODE_TYPE

@@ -9,8 +9,8 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
-from kinograph.core.graph import Link
 from kinograph.gui import theme
+from kinograph.host import Link
 
 if TYPE_CHECKING:
     from kinograph.gui.items.port_item import PortItem

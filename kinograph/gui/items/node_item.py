@@ -13,14 +13,14 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from kinograph.core.graph import GraphNode
-from kinograph.core.node import Node
+from kinograph.api import Node
 from kinograph.gui import theme
 from kinograph.gui.items.badge import Badge
 from kinograph.gui.items.port_item import PortItem
+from kinograph.host import GraphNode
 
 if TYPE_CHECKING:
-    from kinograph.core.registry import Registry
+    from kinograph.host import Registry
 
 TITLE_H = 26.0
 ROW_H = 22.0

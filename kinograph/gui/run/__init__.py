@@ -12,9 +12,6 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QComboBox, QDockWidget, QLabel, QWidget
 
-from kinograph.core.devices import available_devices
-from kinograph.core.events import Event
-from kinograph.core.scheduler import RunResult
 from kinograph.gui import shortcuts
 from kinograph.gui.autosave import Autosaver
 from kinograph.gui.log_dock import LogPanel
@@ -22,6 +19,7 @@ from kinograph.gui.run.badges import RunBadges
 from kinograph.gui.run.controller import RunController
 from kinograph.gui.run.warmup import LibraryWarmup
 from kinograph.gui.viewer import ViewerPanel
+from kinograph.host import Event, RunResult, available_devices
 
 if TYPE_CHECKING:
     from kinograph.gui.main_window import MainWindow

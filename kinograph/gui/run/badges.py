@@ -15,14 +15,13 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem
 
-from kinograph.core.events import Event
-from kinograph.core.graph import GraphChange
 from kinograph.gui.items.badge import Badge
 from kinograph.gui.viewer.pixels import image_of, to_qimage
+from kinograph.host import Event, GraphChange
 
 if TYPE_CHECKING:
-    from kinograph.core.scheduler import RunResult, Session
     from kinograph.gui.main_window import MainWindow
+    from kinograph.host import RunResult, Session
 
 COLORS = {
     "queued": "#5f6b7a",

@@ -15,12 +15,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from kinograph.core.context import CancelToken
-from kinograph.core.errors import GraphError, KinographError
-from kinograph.core.events import Event
-from kinograph.core.graph import Graph
-from kinograph.core.scheduler import RunOptions, RunResult, Session
+from kinograph.api import CancelToken, GraphError, KinographError
 from kinograph.gui.run.warmup import load_native_libraries
+from kinograph.host import Event, Graph, RunOptions, RunResult, Session
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-    from kinograph.core.cache import StreamCache
+    from kinograph.host import StreamCache
 
 
 class FrameSource:

@@ -30,8 +30,8 @@ from kinograph.gui.viewer.plots import FeaturesPlot, MotionPlot
 from kinograph.gui.viewer.stream_view import StreamView
 
 if TYPE_CHECKING:
-    from kinograph.core.registry import Registry
     from kinograph.gui.run.controller import RunController
+    from kinograph.host import Registry
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kinograph import __version__
-from kinograph.core.errors import GraphError, KinographError
+from kinograph.api import GraphError, KinographError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 
@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _strict_problems() -> int | None:
-    from kinograph.core.registry import get_registry, strict_mode
+    from kinograph.host import get_registry, strict_mode
 
     registry = get_registry()
     problems = registry.problems()
@@ -124,7 +124,7 @@ def _strict_problems() -> int | None:
 
 
 def _warn_plugins() -> None:
-    from kinograph.core.registry import get_registry
+    from kinograph.host import get_registry
 
     registry = get_registry()
     for name, message in registry.problems():
@@ -134,11 +134,10 @@ def _warn_plugins() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kinograph.core.cli.overrides import apply_overrides
-    from kinograph.core.cli.render import JsonEvents, PlainLines, ProgressBars
-    from kinograph.core.context import CancelToken
-    from kinograph.core.graph import Graph
-    from kinograph.core.scheduler import RunOptions, Session
+    from kinograph.api import CancelToken
+    from kinograph.cli.overrides import apply_overrides
+    from kinograph.cli.render import JsonEvents, PlainLines, ProgressBars
+    from kinograph.host import Graph, RunOptions, Session
 
     strict = _strict_problems()
     if strict is not None:
@@ -203,8 +202,7 @@ def _report(graph: Any, result: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from kinograph.core.graph import Graph
-    from kinograph.core.validation import validate
+    from kinograph.host import Graph, validate
 
     strict = _strict_problems()
     if strict is not None:
@@ -220,7 +218,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
-    from kinograph.core.registry import get_registry
+    from kinograph.host import get_registry
 
     registry = get_registry()
     strict = _strict_problems()
@@ -251,7 +249,7 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from kinograph.core.registry import get_registry
+    from kinograph.host import get_registry
 
     registry = get_registry()
     if args.json:
@@ -270,7 +268,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from kinograph.core.graph_file import graph_schema
+    from kinograph.host import graph_schema
 
     print(json.dumps(graph_schema(), indent=2))
     return EXIT_OK

@@ -1,5 +1,5 @@
 """The ``kinograph`` command line."""
 
-from kinograph.core.cli.main import main
+from kinograph.cli.main import main
 
 __all__ = ["main"]

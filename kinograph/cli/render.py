@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from kinograph.core.events import Event
+from kinograph.host import Event
 
 
 class JsonEvents:

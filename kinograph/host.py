@@ -1,0 +1,94 @@
+"""The host API: what applications built on kinograph import.
+
+The CLI, the desktop editor, batch runs, the test harness and your own scripts load, edit, check
+and run graphs through this module; node plugins import :mod:`kinograph.api` instead. Like the
+plugin API it imports no heavy library (torch, numpy, cv2, av, networkx), so commands that only
+list or check things start fast::
+
+    from kinograph.host import load_graph, run_graph
+
+    graph = load_graph("graphs/image_to_video.json")
+    graph.set_param("write", "path", "out/from_python.mp4")
+    result = run_graph(graph, device="auto")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kinograph.core.cache import StreamCache
+from kinograph.core.context import CancelToken
+from kinograph.core.contributions import Command, GraphReader
+from kinograph.core.devices import available_devices
+from kinograph.core.errors import GraphError, KinographError, LinkRefused, Problem
+from kinograph.core.events import Event, EventBus
+from kinograph.core.graph import Graph, GraphChange, GraphNode, Link
+from kinograph.core.graph_file import (
+    FORMAT,
+    FORMAT_VERSION,
+    NAME_PATTERN,
+    GraphFile,
+    dump_graph_file,
+    graph_schema,
+    validation_problems,
+)
+from kinograph.core.params import XKEY, field_ui, resolve_param_paths
+from kinograph.core.paths import atomic_write_text, cache_dir, settings_dir
+from kinograph.core.registry import PluginInfo, Registry, get_registry, reset_registry, strict_mode
+from kinograph.core.results import RunOptions, RunResult
+from kinograph.core.scheduler import Session, run_graph
+from kinograph.core.validation import validate
+
+
+def load_graph(path: str | Path, registry: Registry | None = None) -> Graph:
+    """Load a graph file with the installed plugins (relative paths resolve to its folder)."""
+    return Graph.load(path, registry)
+
+
+def validate_graph(graph: Graph) -> list[Problem]:
+    """Every problem that would stop ``graph`` from running, one per place (empty when valid)."""
+    return validate(graph)
+
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "NAME_PATTERN",
+    "XKEY",
+    "CancelToken",
+    "Command",
+    "Event",
+    "EventBus",
+    "Graph",
+    "GraphChange",
+    "GraphError",
+    "GraphFile",
+    "GraphNode",
+    "GraphReader",
+    "KinographError",
+    "Link",
+    "LinkRefused",
+    "PluginInfo",
+    "Problem",
+    "Registry",
+    "RunOptions",
+    "RunResult",
+    "Session",
+    "StreamCache",
+    "atomic_write_text",
+    "available_devices",
+    "cache_dir",
+    "dump_graph_file",
+    "field_ui",
+    "get_registry",
+    "graph_schema",
+    "load_graph",
+    "reset_registry",
+    "resolve_param_paths",
+    "run_graph",
+    "settings_dir",
+    "strict_mode",
+    "validate",
+    "validate_graph",
+    "validation_problems",
+]
