@@ -7,9 +7,10 @@ from pathlib import Path
 
 import nodes_for_tests as t
 
-from kinograph.api import CancelToken, Graph, RunOptions, Session
+from kinograph.api import CancelToken
 from kinograph.core.events import Event
 from kinograph.core.registry import Registry
+from kinograph.host import Graph, RunOptions, Session
 
 
 def stream_graph(registry: Registry, frames: int, size: int = 64, fail_at: int = -1) -> Graph:
