@@ -1,22 +1,32 @@
 """The graph file: pydantic models of the JSON format, a strict loader, and a stable writer.
 
-Loading never executes code. Duplicate keys, NaN, infinities and absurd nesting are errors;
-files from older format versions pass through :mod:`kinograph.core.migrations`.
+Loading never executes code. Duplicate keys, NaN, infinities, absurd nesting, numbers with
+absurdly many digits and text that is not valid Unicode are errors; only regular files up to
+:data:`MAX_FILE_BYTES` are read; files from older format versions pass through
+:mod:`kinograph.core.migrations`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from kinograph.core.errors import GraphError, Problem
+from kinograph.core.errors import GraphError, Problem, shown
 
 FORMAT = "kinograph.graph"
 FORMAT_VERSION = 1
 MAX_DEPTH = 64
+#: the largest graph file read: real graphs are kilobytes; this bounds what a device or a
+#: mistaken multi-gigabyte file can make kinograph hold in memory
+MAX_FILE_BYTES = 64 * 1024 * 1024
+#: the most digits an integer in a graph file may have (64-bit seeds have 20)
+MAX_INT_DIGITS = 32
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 PORT_REF_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*$"
 
@@ -80,7 +90,11 @@ def graph_schema() -> dict[str, Any]:
 
 
 class _JsonProblem(ValueError):
-    pass
+    """A strictness rule broken while parsing; ``token`` (if any) is the text at fault."""
+
+    def __init__(self, message: str, token: str = "") -> None:
+        super().__init__(message)
+        self.token = token
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -99,8 +113,55 @@ def _reject_constant(name: str) -> Any:
 def _finite_float(text: str) -> float:
     value = float(text)
     if value in (float("inf"), float("-inf")):
-        raise _JsonProblem(f"number {text} is too large (numbers must be finite)")
+        raise _JsonProblem(f"number {shown(text, 40)} is too large (numbers must be finite)")
     return value
+
+
+def _bounded_int(text: str) -> int:
+    # Python refuses to convert more than 4300 digits (a ValueError deep inside json), and no
+    # param needs more than a few dozen.
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise _JsonProblem(
+            f"the number {shown(text, 40)} has {digits} digits (numbers in a graph file have at most "
+            f"{MAX_INT_DIGITS})",
+            token=text,
+        )
+    return int(text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogates(value: Any) -> list[Problem]:
+    """Name each string holding half of a UTF-16 pair (JSON ``"\\ud800"``): not text, so it could
+    not be written to an output's metadata, or shown, or saved as UTF-8."""
+    problems: list[Problem] = []
+    pending: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
+    while pending and len(problems) < 10:
+        item, loc = pending.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if _has_surrogate(key):
+                    problems.append(_surrogate_problem(loc, f"the key {shown(key)}"))
+                pending.append((child, (*loc, key)))
+        elif isinstance(item, list):
+            pending.extend((child, (*loc, index)) for index, child in enumerate(item))
+        elif isinstance(item, str) and _has_surrogate(item):
+            problems.append(_surrogate_problem(loc, "the text"))
+    return problems
+
+
+def _has_surrogate(text: str) -> bool:
+    return _SURROGATE.search(text) is not None
+
+
+def _surrogate_problem(loc: tuple[Any, ...], what: str) -> Problem:
+    return Problem(
+        _where(loc) or "(top level)",
+        f"{what} holds a lone surrogate (a \\uD800-\\uDFFF escape without its pair), which is not a character",
+        "remove that \\u escape, or write the character itself",
+    )
 
 
 def _nesting_depth_problem(text: str) -> str | None:
@@ -156,20 +217,27 @@ def parse_json(data: bytes | str, source: str = "") -> Any:
     if depth_problem:
         raise GraphError(Problem("", depth_problem), source)
     try:
-        return json.loads(
+        data = json.loads(
             text,
             object_pairs_hook=_no_duplicates,
             parse_constant=_reject_constant,
             parse_float=_finite_float,
+            parse_int=_bounded_int,
         )
     except _JsonProblem as exc:
-        raise GraphError(Problem("", f"invalid JSON: {exc}"), source) from None
+        found = text.find(exc.token) if exc.token else -1
+        where = f"line {text.count(chr(10), 0, found) + 1}" if found >= 0 else ""
+        raise GraphError(Problem(where, f"invalid JSON: {exc}"), source) from None
     except json.JSONDecodeError as exc:
         raise GraphError(
             Problem("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"), source
         ) from None
     except RecursionError:
         raise GraphError(Problem("", "nesting too deep"), source) from None
+    problems = _lone_surrogates(data)
+    if problems:
+        raise GraphError(problems, source)
+    return data
 
 
 MEDIA_SIGNATURES = (
@@ -205,18 +273,45 @@ def validation_problems(exc: ValidationError, prefix: str = "") -> list[Problem]
     problems = []
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
+        kind = error["type"]
+        if kind == "string_pattern_mismatch" and len(loc) == 3 and loc[0] == "nodes" and loc[2] == "[key]":
+            # a bad node id: name the node, not pydantic's "[key]" and a regular expression
+            problems.append(Problem(
+                f"nodes.{loc[1]}", "not a valid node id",
+                "ids start with a letter or _ and hold only letters, digits, _ and -",
+            ))
+            continue
         where = _where(loc)
         if prefix:
             where = f"{prefix}.{where}" if where else prefix
         message = error["msg"]
-        if error["type"] == "extra_forbidden":
+        if kind == "extra_forbidden":
             message = f"unknown key {loc[-1]!r}"
-        elif error["type"] == "missing":
+        elif kind == "missing":
             message = "required but missing"
-        elif error["type"] == "literal_error" and loc and loc[-1] == "format":
+        elif kind == "literal_error" and loc and loc[-1] == "format":
             message = f"not a kinograph graph (format must be {FORMAT!r})"
+        elif kind == "dict_type":
+            message = f"expected an object {{...}}, found {json_kind(error.get('input'))}"
+        elif kind == "list_type":
+            message = f"expected a list [...], found {json_kind(error.get('input'))}"
+        elif kind == "string_pattern_mismatch" and loc and loc[-1] in ("from", "to"):
+            message = f"expected NODE.PORT (e.g. \"load.image\"), found '{shown(error.get('input'))}'"
         problems.append(Problem(where, message))
     return problems
+
+
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in the file's words (not Python's)."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    return "null" if value is None else "an object"
 
 
 def graph_file_from_data(data: Any, source: str = "") -> GraphFile:
@@ -241,16 +336,65 @@ def graph_file_from_data(data: Any, source: str = "") -> GraphFile:
 
 def load_graph_file(path: str | Path) -> GraphFile:
     """Read and check a graph file from disk."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise GraphError(Problem("", f"no such file: {path}"), "") from None
-    except IsADirectoryError:
-        raise GraphError(Problem("", f"{path} is a folder, not a graph file"), "") from None
-    except OSError as exc:
-        raise GraphError(Problem("", f"cannot read {path}: {exc.strerror}"), "") from None
+    data = read_graph_bytes(path)
     return graph_file_from_data(parse_json(data, str(path)), str(path))
+
+
+def read_graph_bytes(path: str | Path) -> bytes:
+    """The bytes of a graph file: a regular file of at most :data:`MAX_FILE_BYTES`.
+
+    Devices (``/dev/zero`` never ends), FIFOs (reading one waits for a writer forever) and
+    sockets are refused before they are opened; the file is opened without blocking and
+    checked again, in case it was swapped for one of those in between.
+    """
+    name = shown(path)
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise GraphError(Problem("", f"no such file: {name}")) from None
+    except ValueError:  # a NUL character: no file can have that name
+        raise GraphError(Problem("", f"no such file: {name}", "the path holds a NUL character")) from None
+    except OSError as exc:  # e.g. "File name too long", "Permission denied"
+        raise GraphError(Problem("", f"cannot read {name}: {exc.strerror or exc}")) from None
+    _check_readable_kind(info, name)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except IsADirectoryError:
+        raise GraphError(Problem("", f"{name} is a folder, not a graph file")) from None
+    except OSError as exc:
+        raise GraphError(Problem("", f"cannot read {name}: {exc.strerror or exc}")) from None
+    with os.fdopen(fd, "rb") as file:
+        _check_readable_kind(os.fstat(file.fileno()), name)
+        try:
+            data = file.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise GraphError(Problem("", f"cannot read {name}: {exc.strerror or exc}")) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise GraphError(_too_large(name))
+    return data
+
+
+def _check_readable_kind(info: os.stat_result, name: str) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise GraphError(Problem("", f"{name} is a folder, not a graph file"))
+    if not stat.S_ISREG(info.st_mode):
+        kind = (
+            "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode)
+            else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
+            else "a socket" if stat.S_ISSOCK(info.st_mode)
+            else "not a regular file"
+        )
+        raise GraphError(Problem("", f"{name} is {kind}, not a graph file", "graph files are regular .json files"))
+    if info.st_size > MAX_FILE_BYTES:
+        raise GraphError(_too_large(name))
+
+
+def _too_large(name: str) -> Problem:
+    limit = MAX_FILE_BYTES // (1024 * 1024)
+    return Problem(
+        "", f"{name} is larger than {limit} MB, the limit for a graph file", "is it really a kinograph graph?"
+    )
 
 
 def dump_graph_file(graph: GraphFile) -> str:
