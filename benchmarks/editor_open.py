@@ -40,11 +40,9 @@ def main() -> int:
     import nodes_for_tests
 
     from kinograph.host import Registry, reset_registry
-    from kinograph.plugins import BUILTIN_PLUGINS
-
     t0 = time.perf_counter()
     registry = Registry()
-    registry.load_builtins(BUILTIN_PLUGINS)
+    registry.load_builtins()
     registry.register_plugin(nodes_for_tests, "tests")
     reset_registry(registry)
     t_registry = time.perf_counter() - t0

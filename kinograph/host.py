@@ -34,7 +34,14 @@ from kinograph.core.graph_file import (
 )
 from kinograph.core.params import XKEY, field_ui, resolve_param_paths
 from kinograph.core.paths import atomic_write_text, cache_dir, settings_dir
-from kinograph.core.registry import PluginInfo, Registry, get_registry, reset_registry, strict_mode
+from kinograph.core.registry import (
+    PluginInfo,
+    Registry,
+    builtin_plugins,
+    get_registry,
+    reset_registry,
+    strict_mode,
+)
 from kinograph.core.results import RunOptions, RunResult
 from kinograph.core.scheduler import Session, run_graph
 from kinograph.core.validation import validate
@@ -77,6 +84,7 @@ __all__ = [
     "StreamCache",
     "atomic_write_text",
     "available_devices",
+    "builtin_plugins",
     "cache_dir",
     "dump_graph_file",
     "field_ui",

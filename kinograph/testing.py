@@ -87,11 +87,9 @@ class PluginHarness:
     """
 
     def __init__(self, builtins: bool = True, models: ModelStore | None = None) -> None:
-        from kinograph.plugins import BUILTIN_PLUGINS
-
         self.registry = Registry()
         if builtins:
-            self.registry.load_builtins(BUILTIN_PLUGINS)
+            self.registry.load_builtins()
         self.models = models if models is not None else ModelStore()
         self.session = Session(self.registry, models=self.models)
         #: the context of the last :meth:`run_node` call (warnings, temp_dir...)

@@ -15,7 +15,6 @@ import nodes_for_tests
 
 from kinograph.core.registry import Registry, reset_registry
 from kinograph.core.scheduler import Session
-from kinograph.plugins import BUILTIN_PLUGINS
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +32,7 @@ def kinograph_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 def registry() -> Registry:
     """Built-in packs plus the test nodes, installed as the process-wide registry."""
     reg = Registry()
-    reg.load_builtins(BUILTIN_PLUGINS)
+    reg.load_builtins()
     info = reg.register_plugin(nodes_for_tests, "tests")
     assert not info.errors, info.errors
     reset_registry(reg)

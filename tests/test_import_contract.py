@@ -1,7 +1,15 @@
-"""Plugins import nothing from kinograph but the public API (``kinograph.api``).
+"""The import contract of DESIGN.md, checked on the source (``ast``), lazy imports included.
 
-Checked by parsing the imports (``ast``) of every built-in pack and the example package, so a
-pack that reaches into ``kinograph.core`` fails here, not when the core changes under it.
+- core imports no Qt, no ``kinograph.gui``, ``kinograph.cli``, ``kinograph.batch``, no plugin
+  and neither public API module (they are built on it);
+- plugins (built-in packs and the example package) import only the plugin API ``kinograph.api``
+  (a built-in pack may use its own modules and another built-in pack's);
+- gui, cli and batch (and the test harness ``kinograph.testing``) import only the host API
+  ``kinograph.host``, the plugin API and their own package: the CLI never imports the editor
+  or a plugin, the editor never imports the CLI.
+
+Imports inside functions and under ``TYPE_CHECKING`` count, and so do module names handed to
+``importlib.import_module`` as string constants.
 """
 
 from __future__ import annotations
@@ -12,64 +20,124 @@ from pathlib import Path
 import pytest
 from plugin_venv import REPO
 
-PLUGIN_ROOTS = [REPO / "kinograph" / "plugins", REPO / "examples" / "kinograph-grain" / "src"]
+PACKAGE = REPO / "kinograph"
+QT = ("PySide6", "PyQt5", "PyQt6", "shiboken6")
 
 
-def forbidden_imports(source: str) -> list[tuple[int, str]]:
-    """(line, module) of every import of a kinograph module other than kinograph.api.
-
-    Imports between built-in packs (``kinograph.plugins...``) and relative imports inside a
-    pack are allowed; so is anything outside kinograph.
-    """
+def imported_modules(source: str) -> list[tuple[int, str]]:
+    """(line, module) of every import in ``source``, wherever it sits."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
+            found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            modules = [node.module]
             if node.module == "kinograph":
-                modules = [f"kinograph.{alias.name}" for alias in node.names]
-        else:
-            continue
-        for module in modules:
-            if module.split(".")[0] != "kinograph":
-                continue
-            if module == "kinograph.api" or module.startswith("kinograph.plugins"):
-                continue
-            found.append((node.lineno, module))
+                found += [(node.lineno, f"kinograph.{alias.name}") for alias in node.names]
+            else:
+                found.append((node.lineno, node.module))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.append((node.lineno, node.args[0].value.partition(":")[0]))
     return sorted(found)
 
 
-def plugin_files() -> list[Path]:
-    return sorted(p for root in PLUGIN_ROOTS for p in root.rglob("*.py"))
+def _under(module: str, *prefixes: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
 
 
-def test_the_check_catches_core_imports() -> None:
-    source = (
-        "import numpy\n"
-        "from kinograph.api import Node\n"
-        "from kinograph.plugins.basic import Number\n"
-        "from . import sibling\n"
-        "from kinograph.core.node import Node\n"
-        "import kinograph.core.registry as registry\n"
-        "from kinograph import testing\n"
-        "if TYPE_CHECKING:\n"
-        "    from kinograph.core.graph import Graph\n"
-    )
-    assert forbidden_imports(source) == [
-        (5, "kinograph.core.node"),
-        (6, "kinograph.core.registry"),
-        (7, "kinograph.testing"),
-        (9, "kinograph.core.graph"),
-    ]
+def layer_of(path: Path) -> str:
+    """The layer a file of the kinograph package belongs to."""
+    parts = path.relative_to(PACKAGE).parts
+    if parts[0] in ("core", "plugins", "gui", "cli", "batch"):
+        return parts[0]
+    return {"api.py": "api", "host.py": "host", "testing.py": "testing"}.get(parts[0], "package")
 
 
-def test_there_are_plugin_files_to_check() -> None:
-    names = {p.name for p in plugin_files()}
-    assert {"basic.py", "plugin.py", "grain.py"} <= names
+def violations(layer: str, source: str) -> list[str]:
+    """What ``source``, a file of ``layer``, imports against the contract."""
+    problems = []
+    for line, module in imported_modules(source):
+        if module == "kinograph.__version__":
+            continue  # the package's own version sits above every layer
+        top = module.split(".")[0]
+        reason = None
+        if layer == "core":
+            if top in QT:
+                reason = "core imports no Qt"
+            elif _under(module, "kinograph.gui", "kinograph.cli", "kinograph.batch", "kinograph.plugins"):
+                reason = "core imports no editor, CLI, batch or plugin"
+            elif _under(module, "kinograph.api", "kinograph.host", "kinograph.testing"):
+                reason = "core is what the public APIs are built on; it imports neither"
+        elif layer == "plugins":
+            if top == "kinograph" and not _under(module, "kinograph.api", "kinograph.plugins"):
+                reason = "plugins import only the plugin API (kinograph.api)"
+        elif layer in ("gui", "cli", "batch", "testing"):
+            own = f"kinograph.{layer}"
+            if top == "kinograph" and not _under(module, "kinograph.api", "kinograph.host", own):
+                reason = f"{layer} imports only kinograph.host and kinograph.api"
+            if layer != "gui" and top in QT:
+                reason = f"{layer} imports no Qt"
+        elif layer in ("api", "host") and _under(module, "kinograph.gui", "kinograph.cli", "kinograph.batch", "kinograph.plugins"):
+            reason = "the public APIs are built on core only"
+        if reason:
+            problems.append(f"line {line}: imports {module}: {reason}")
+    return problems
 
 
-@pytest.mark.parametrize("path", plugin_files(), ids=lambda p: str(p.relative_to(REPO)))
-def test_plugin_imports_only_the_public_api(path: Path) -> None:
-    problems = forbidden_imports(path.read_text(encoding="utf-8"))
-    assert not problems, "; ".join(f"line {line}: imports {module}, use kinograph.api" for line, module in problems)
+def package_files() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+@pytest.mark.parametrize(
+    ("layer", "source", "expected"),
+    [
+        ("core", "from kinograph.gui.app import run_editor\n", "core imports no editor"),
+        ("core", "def f():\n    from kinograph.plugins import BUILTIN\n", "core imports no editor, CLI, batch or plugin"),
+        ("core", "import importlib\nimportlib.import_module('kinograph.plugins.media.embed')\n", "plugin"),
+        ("core", "from PySide6.QtCore import Qt\n", "no Qt"),
+        ("core", "from kinograph.cli.main import main\n", "no editor, CLI"),
+        ("cli", "from kinograph.gui.app import run_editor\n", "cli imports only"),
+        ("cli", "from kinograph.core.registry import get_registry\n", "cli imports only"),
+        ("cli", "from kinograph.plugins.learned import commands\n", "cli imports only"),
+        ("gui", "from kinograph.core.graph import Graph\n", "gui imports only"),
+        ("gui", "if TYPE_CHECKING:\n    from kinograph.core.events import Event\n", "gui imports only"),
+        ("batch", "from kinograph.cli.overrides import apply_overrides\n", "batch imports only"),
+        ("plugins", "from kinograph.core.node import Node\n", "plugin API"),
+        ("plugins", "from kinograph.host import Graph\n", "plugin API"),
+    ],
+)
+def test_the_check_catches_each_forbidden_import(layer: str, source: str, expected: str) -> None:
+    problems = violations(layer, source)
+    assert problems and expected in problems[0], problems
+
+
+def test_allowed_imports_pass_the_check() -> None:
+    assert violations("cli", "from kinograph.host import Graph\nfrom kinograph.cli.render import PlainLines\n") == []
+    assert violations("plugins", "from kinograph.api import Node\nfrom kinograph.plugins.camera import warp\n") == []
+    assert violations("core", "import pluggy\nfrom kinograph.core.node import Node\n") == []
+
+
+def test_every_layer_has_files_to_check() -> None:
+    layers = {layer_of(p) for p in package_files()}
+    assert {"core", "plugins", "gui", "cli", "api", "host", "testing"} <= layers
+
+
+@pytest.mark.parametrize("path", package_files(), ids=lambda p: str(p.relative_to(REPO)))
+def test_the_package_keeps_the_import_contract(path: Path) -> None:
+    problems = violations(layer_of(path), path.read_text(encoding="utf-8"))
+    assert not problems, f"{path.relative_to(REPO)}: " + "; ".join(problems)
+
+
+EXAMPLE = REPO / "examples" / "kinograph-grain" / "src"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLE.rglob("*.py")), ids=lambda p: str(p.relative_to(REPO)))
+def test_the_example_plugin_imports_only_the_plugin_api(path: Path) -> None:
+    problems = violations("plugins", path.read_text(encoding="utf-8"))
+    assert not problems, f"{path.relative_to(REPO)}: " + "; ".join(problems)

@@ -8,7 +8,7 @@ import pytest
 
 from kinograph.api import Converter, Input, Node, NodeParams, Output, PortType, hookimpl
 from kinograph.core.registry import Registry
-from kinograph.plugins import BUILTIN_PLUGINS
+from kinograph.host import builtin_plugins
 
 
 class Blur(Node):
@@ -50,7 +50,7 @@ class Misspelt:
 
 def fresh() -> Registry:
     registry = Registry()
-    registry.load_builtins(BUILTIN_PLUGINS)
+    registry.load_builtins()
     return registry
 
 
@@ -71,7 +71,7 @@ def test_each_problem_is_recorded_and_others_load() -> None:
 
 def test_import_error_of_a_builtin_pack_is_reported() -> None:
     registry = Registry()
-    registry.load_builtins([("broken", "kinograph.plugins.does_not_exist"), *BUILTIN_PLUGINS])
+    registry.load_builtins([("broken", "kinograph.plugins.does_not_exist"), *builtin_plugins()])
     assert registry.plugins[0].status == "failed"
     assert "import failed" in registry.plugins[0].error
     assert "kinograph.value.number" in registry.nodes
@@ -181,7 +181,7 @@ def test_a_plugin_calling_sys_exit_is_contained(tmp_path, monkeypatch) -> None: 
     (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit('bye')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     registry = Registry()
-    registry.load_builtins([("exits", "exits_on_import"), *BUILTIN_PLUGINS])
+    registry.load_builtins([("exits", "exits_on_import"), *builtin_plugins()])
     assert registry.plugins[0].status == "failed" and "SystemExit" in registry.plugins[0].error
     assert "kinograph.value.number" in registry.nodes
 

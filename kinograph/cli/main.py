@@ -1,7 +1,9 @@
 """Entry point of the ``kinograph`` command: parses arguments and maps outcomes to exit codes.
 
-Exit codes: 0 ok, 1 a node failed, 2 invalid graph or usage, 130 cancelled. Human messages go
-to stderr, machine output to stdout. No traceback for a user's mistake unless ``--debug``.
+Exit codes: 0 ok, 1 a node failed, 2 invalid graph or usage, 130 cancelled (Ctrl+C; 143 on
+SIGTERM, 129 on SIGHUP). Human messages go to stderr, machine output to stdout. No traceback for
+a user's mistake unless ``--debug``. Plugins add subcommands through the ``kinograph_commands``
+hook (:mod:`kinograph.cli.contributed`).
 """
 
 from __future__ import annotations
@@ -9,19 +11,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kinograph import __version__
-from kinograph.api import GraphError, KinographError
+from kinograph.api import Command, GraphError, KinographError
+
+if TYPE_CHECKING:
+    from kinograph.cli.signals import Stop
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    """The parser with the built-in commands and those plugins contribute (returned by name)."""
+    from kinograph.cli.contributed import add_contributed
+
     parser = argparse.ArgumentParser(
         prog="kinograph",
         description="Run, check and edit kinograph node graphs (JSON files).",
@@ -60,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="open the desktop editor", description="Open the desktop editor.")
     gui.add_argument("file", nargs="?", help="a graph, or an output file (MP4, PNG) made by kinograph")
-    return parser
+    contributed = add_contributed(sub, set(COMMANDS))
+    return parser, contributed
 
 
 def err(message: str) -> None:
@@ -70,7 +78,7 @@ def err(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code (the console script exits with it)."""
-    parser = build_parser()
+    parser, contributed = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help, --version, usage errors
@@ -84,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
     try:
+        if args.command in contributed:
+            from kinograph.cli.contributed import run_contributed
+
+            return run_contributed(contributed[args.command], args)
         return COMMANDS[args.command](args)
     except GraphError as exc:
         for line in exc.describe().splitlines():
@@ -137,6 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from kinograph.api import CancelToken
     from kinograph.cli.overrides import apply_overrides
     from kinograph.cli.render import JsonEvents, PlainLines, ProgressBars
+    from kinograph.cli.signals import stop_on_signals
     from kinograph.host import Graph, RunOptions, Session
 
     strict = _strict_problems()
@@ -153,29 +166,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         subscribers.append(PlainLines(debug=args.debug))
     cancel = CancelToken()
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        if cancel.cancelled:
-            raise KeyboardInterrupt
-        err("cancelling... (press Ctrl+C again to stop at once)")
-        cancel.cancel()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        options = RunOptions(
-            device=args.device,
-            use_cache=not args.no_cache,
-            targets=args.targets,
-            # One-shot runs rarely re-use streams: writing every frame to disk is opt-in here.
-            stream_cache="outputs" if args.cache_streams else "off",
-        )
-        result = Session(graph.registry).run(graph, options, subscribers, cancel)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    return _report(graph, result, args)
+    options = RunOptions(
+        device=args.device,
+        use_cache=not args.no_cache,
+        targets=args.targets,
+        # One-shot runs rarely re-use streams: writing every frame to disk is opt-in here.
+        stream_cache="outputs" if args.cache_streams else "off",
+    )
+    with stop_on_signals(cancel.cancel, err) as stop:
+        try:
+            result = Session(graph.registry).run(graph, options, subscribers, cancel)
+        except KeyboardInterrupt:  # a second signal: stop at once (writers clean up on the way out)
+            err("cancelled")
+            return stop.exit_code
+    return _report(graph, result, args, stop)
 
 
-def _report(graph: Any, result: Any, args: argparse.Namespace) -> int:
+def _report(graph: Any, result: Any, args: argparse.Namespace, stop: Stop) -> int:
     for failure in result.failures:
         if args.events != "json":
             err(f"error: node {failure.node_id} ({failure.type}) failed: {failure.message}")
@@ -183,7 +190,7 @@ def _report(graph: Any, result: Any, args: argparse.Namespace) -> int:
             err(failure.traceback)
     if result.status == "cancelled":
         err("run cancelled")
-        return EXIT_CANCELLED
+        return stop.exit_code
     for node_id, outputs in result.outputs.items():
         cls = graph.node_class(node_id)
         if cls is None or not cls.output_node:
@@ -284,12 +291,20 @@ def cmd_gui(args: argparse.Namespace) -> int:
         err("error: no display found: the editor needs a desktop session (DISPLAY or WAYLAND_DISPLAY)")
         err("to run graphs without one, use: kinograph run GRAPH")
         return EXIT_INVALID
-    try:
-        from kinograph.gui.app import run_editor
-    except ImportError as exc:
-        err(f"error: the desktop editor is not available: {exc}")
+    import importlib.util
+
+    if importlib.util.find_spec("PySide6") is None:
+        err("error: the desktop editor is not available: PySide6 is not installed (pip install PySide6-Essentials)")
         return EXIT_INVALID
-    return run_editor(args.file)
+    # The editor is its own program: the CLI starts it instead of importing it (layers).
+    command = [sys.executable, "-m", "kinograph.gui", *([args.file] if args.file else [])]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        os.execv(sys.executable, command)
+    import subprocess
+
+    return subprocess.call(command)
 
 
 COMMANDS = {

@@ -12,13 +12,26 @@ import os
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pluggy
 
 from kinograph.core import hookspecs
+from kinograph.core.contributions import Command, GraphReader
 from kinograph.core.node import Node
 from kinograph.core.ports import Converter, PortType, PortTypeRegistry
+
+#: The distribution whose entry points are kinograph's own (built-in) packs.
+OWN_DIST = "kinograph"
+#: Every hook a plugin may implement, in the order the registry calls them.
+HOOKS = (
+    "kinograph_port_types",
+    "kinograph_converters",
+    "kinograph_nodes",
+    "kinograph_commands",
+    "kinograph_graph_readers",
+)
 
 
 @dataclass
@@ -68,6 +81,10 @@ class Registry:
         self.plugins: list[PluginInfo] = []
         #: warnings about the plugin set that belong to no plugin (e.g. a misspelt block list)
         self.notes: list[str] = []
+        #: contributed ``kinograph`` subcommands by name, with the plugin that provides each
+        self.commands: dict[str, tuple[Command, PluginInfo]] = {}
+        #: readers of graphs embedded in output files, in registration order
+        self.graph_readers: list[tuple[GraphReader, PluginInfo]] = []
         self._pm = pluggy.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
 
@@ -82,6 +99,15 @@ class Registry:
 
     def failed_plugins(self) -> list[PluginInfo]:
         return [p for p in self.plugins if p.errors]
+
+    def graph_reader_for(self, path: str | Path) -> GraphReader | None:
+        """The reader of graphs embedded in files with ``path``'s suffix, if a plugin offers one."""
+        suffix = Path(path).suffix.lower()
+        return next((r for r, _ in self.graph_readers if suffix in (s.lower() for s in r.suffixes)), None)
+
+    def embedded_graph_suffixes(self) -> set[str]:
+        """Suffixes of output files whose embedded graph some plugin can read."""
+        return {s.lower() for r, _ in self.graph_readers for s in r.suffixes}
 
     # -- loading --
 
@@ -137,11 +163,39 @@ class Registry:
         for _, info, impls in hooks:
             for node_class in self._call(info, impls, "kinograph_nodes", type):
                 self._add_node(info, node_class)
+            for command in self._call(info, impls, "kinograph_commands", Command):
+                self._add_command(info, command)
+            for reader in self._call(info, impls, "kinograph_graph_readers", GraphReader):
+                problems = reader.problems()
+                if problems:
+                    info.errors.extend(problems)
+                else:
+                    self.graph_readers.append((reader, info))
         for plugin, info, _ in hooks:
             if info.errors:
-                info.status = "problems" if info.node_types else "failed"
-                if not info.node_types and self._pm.is_registered(plugin):
+                contributed = info.node_types or self._contributes(info)
+                info.status = "problems" if contributed else "failed"
+                if not contributed and self._pm.is_registered(plugin):
                     self._pm.unregister(plugin)
+
+    def _contributes(self, info: PluginInfo) -> bool:
+        return any(owner is info for _, owner in self.commands.values()) or any(
+            owner is info for _, owner in self.graph_readers
+        )
+
+    def _add_command(self, info: PluginInfo, command: Command) -> None:
+        problems = command.problems()
+        if problems:
+            info.errors.extend(problems)
+            return
+        owner = self.commands.get(command.name)
+        if owner is not None:
+            info.errors.append(
+                f"command {command.name!r} is already provided by plugin {owner[1].name!r};"
+                f" plugin {info.name!r} also claims it (kept {owner[1].name!r}'s)"
+            )
+            return
+        self.commands[command.name] = (command, info)
 
     def _call(self, info: PluginInfo, impls: dict[str, Any], hook_name: str, kind: type) -> list[Any]:
         if info.status == "failed":
@@ -154,7 +208,7 @@ class Registry:
 
     def _impls_of(self, plugin: Any) -> dict[str, Any]:
         found = {}
-        for hook_name in ("kinograph_port_types", "kinograph_converters", "kinograph_nodes"):
+        for hook_name in HOOKS:
             for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
                 if impl.plugin is plugin:
                     found[hook_name] = impl.function
@@ -201,15 +255,15 @@ class Registry:
         info.errors.append(message)
         info.detail = traceback.format_exc()
 
-    def load_builtins(self, modules: Iterable[tuple[str, str]]) -> None:
-        """Register built-in packs given as (plugin name, module path)."""
+    def load_builtins(self, modules: Iterable[tuple[str, str]] | None = None) -> None:
+        """Register kinograph's own packs: (plugin name, module path), by default :func:`builtin_plugins`."""
         from kinograph import __version__
 
         batch = []
-        for name, module_path in modules:
-            info = PluginInfo(name=name, dist="kinograph", version=__version__, builtin=True)
+        for name, module_path in builtin_plugins() if modules is None else modules:
+            info = PluginInfo(name=name, dist=OWN_DIST, version=__version__, builtin=True)
             try:
-                module = importlib.import_module(module_path)
+                module = importlib.import_module(module_path.partition(":")[0])
             except (Exception, SystemExit) as exc:
                 self.plugins.append(info)
                 self._fail(info, f"import failed: {type(exc).__name__}: {exc}")
@@ -218,14 +272,21 @@ class Registry:
         self.register_plugins(batch)
 
     def load_entry_points(self) -> None:
-        """Load every external plugin from the ``kinograph.plugins`` entry points, each on its own."""
+        """Load every external plugin from the ``kinograph.plugins`` entry points, each on its own.
+
+        kinograph's own entry points are left to :meth:`load_builtins`, so the environment
+        switches that skip external plugins never skip them.
+        """
         from importlib.metadata import entry_points
 
         disabled = _flag("KINOGRAPH_DISABLE_PLUGINS")
         blocked = {
             n.strip() for n in os.environ.get("KINOGRAPH_BLOCK_PLUGINS", "").split(",") if n.strip()
         }
-        found = sorted(entry_points(group=hookspecs.ENTRY_POINT_GROUP), key=lambda e: e.name)
+        found = sorted(
+            (ep for ep in entry_points(group=hookspecs.ENTRY_POINT_GROUP) if _dist_name(ep) != OWN_DIST),
+            key=lambda e: e.name,
+        )
         batch = []
         for ep in found:
             dist = getattr(ep, "dist", None)
@@ -249,6 +310,41 @@ class Registry:
             )
 
 
+def _dist_name(ep: Any) -> str:
+    dist = getattr(ep, "dist", None)
+    return (dist.name if dist else "").lower()
+
+
+def builtin_plugins() -> list[tuple[str, str]]:
+    """(plugin name, module) of kinograph's own packs, from its ``kinograph.plugins`` entry points.
+
+    An installed kinograph (wheel or ``pip install -e``) has them in its metadata; a source
+    tree run without metadata reads the same table from ``pyproject.toml``, so there is one list
+    and the registry never names a plugin module itself.
+    """
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        found = [
+            (ep.name, ep.value)
+            for ep in distribution(OWN_DIST).entry_points
+            if ep.group == hookspecs.ENTRY_POINT_GROUP
+        ]
+    except PackageNotFoundError:
+        found = []
+    if found:
+        return found
+    import tomllib
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    try:
+        table = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    entries = table.get("project", {}).get("entry-points", {}).get(hookspecs.ENTRY_POINT_GROUP, {})
+    return [(name, value) for name, value in entries.items() if isinstance(value, str)]
+
+
 def _hook_problem(exc: BaseException) -> str:
     """Pluggy's message, plus the closest real hook name for a misspelt one."""
     import difflib
@@ -257,8 +353,7 @@ def _hook_problem(exc: BaseException) -> str:
     text = str(exc)
     match = re.search(r"unknown hook '([^']+)'", text)
     if match:
-        names = ["kinograph_nodes", "kinograph_port_types", "kinograph_converters"]
-        close = difflib.get_close_matches(match.group(1), names, n=1)
+        close = difflib.get_close_matches(match.group(1), HOOKS, n=1)
         text = f"unknown hook {match.group(1)!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
     return text
 
@@ -270,10 +365,8 @@ def get_registry() -> Registry:
     """The process-wide registry: built-in packs, then installed plugins (loaded on first use)."""
     global _REGISTRY
     if _REGISTRY is None:
-        from kinograph.plugins import BUILTIN_PLUGINS
-
         registry = Registry()
-        registry.load_builtins(BUILTIN_PLUGINS)
+        registry.load_builtins()
         registry.load_entry_points()
         _REGISTRY = registry
     return _REGISTRY

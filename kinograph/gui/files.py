@@ -6,57 +6,50 @@ made by kinograph embed the graph that made them; opening one reopens that graph
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
-from kinograph.api import GraphError, Problem
-from kinograph.host import Graph, Registry
+from kinograph.host import Graph, GraphError, Problem, Registry
 
-MEDIA_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".m4v", ".png", ".jpg", ".jpeg", ".webp"}
 OPEN_FILTER = "Graphs and kinograph outputs (*.json *.mp4 *.mov *.mkv *.png);;Graphs (*.json);;All files (*)"
 SAVE_FILTER = "Graphs (*.json)"
 RECENT_LIMIT = 10
-EMBED_MODULE = "kinograph.plugins.media.embed"
-#: Reader functions the media pack may provide: path -> graph JSON text (or None when absent).
-EMBED_READERS = ("read_embedded_graph", "read_graph", "extract_graph", "read_graph_json")
 
 
-def is_media(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in MEDIA_SUFFIXES
+def is_media(path: str | Path, registry: Registry) -> bool:
+    """Whether ``path`` is an output file whose embedded graph an installed plugin can read."""
+    return registry.graph_reader_for(path) is not None
 
 
-def read_embedded_graph(path: str | Path) -> str:
-    """The graph JSON text embedded in an output file; GraphError says why when there is none."""
+def read_embedded_graph(path: str | Path, registry: Registry) -> str:
+    """The graph JSON text embedded in an output file; GraphError says why when there is none.
+
+    The plugin whose nodes write such files reads it (``kinograph_graph_readers`` hook).
+    """
     path = Path(path)
     if not path.is_file():
         raise GraphError(Problem("", f"no such file: {path}"))
-    try:
-        embed = importlib.import_module(EMBED_MODULE)
-    except ImportError:
-        raise GraphError(Problem("", f"cannot read graphs embedded in {path.suffix} files: "
-                                 "the media node pack is not installed")) from None
-    reader = next((getattr(embed, name) for name in EMBED_READERS if callable(getattr(embed, name, None))), None)
+    reader = registry.graph_reader_for(path)
     if reader is None:
-        raise GraphError(Problem("", f"{EMBED_MODULE} offers no graph reader ({', '.join(EMBED_READERS)})"))
+        raise GraphError(Problem("", f"no installed plugin reads graphs embedded in {path.suffix} files"))
     try:
-        text = reader(str(path))
+        text = reader.read(str(path))
     except GraphError:
         raise
     except Exception as exc:  # a corrupt or foreign file: say so, never a traceback
         raise GraphError(Problem("", f"cannot read {path.name}: {exc}")) from None
     if not text:
         raise GraphError(Problem("", f"{path.name} holds no kinograph graph (was it made by kinograph?)"))
-    if isinstance(text, dict):
-        text = json.dumps(text)
-    return text if isinstance(text, str) else bytes(text).decode("utf-8")
+    if not isinstance(text, str):
+        raise GraphError(Problem("", f"plugin reader {reader.name!r} returned {type(text).__name__}, not JSON text"))
+    return text
 
 
 def open_graph(path: str | Path, registry: Registry) -> Graph:
     """Load a graph file, or the graph embedded in a kinograph output file."""
     path = Path(path)
-    if is_media(path):
-        text = read_embedded_graph(path)
+    if path.suffix.lower() != ".json" and is_media(path, registry):
+        text = read_embedded_graph(path, registry)
         return Graph.from_json(text, registry, base_dir=path.resolve().parent, source=str(path))
     return Graph.load(path, registry)
 

@@ -279,7 +279,7 @@ class MainWindow(QMainWindow):
         except GraphError as exc:
             self.show_error(f"Cannot open {path.name}", exc.describe())
             return False
-        if is_media(path):
+        if is_media(path, self.registry):
             self._take(loaded, None, path)
         else:
             self._take(loaded, path, None)

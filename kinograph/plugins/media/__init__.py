@@ -6,7 +6,8 @@ so listing nodes stays fast.
 
 from __future__ import annotations
 
-from kinograph.api import Node, hookimpl
+from kinograph.api import GraphReader, Node, hookimpl
+from kinograph.plugins.media.embed import EMBEDDING_SUFFIXES, read_embedded_graph
 from kinograph.plugins.media.load_image import LoadImage
 from kinograph.plugins.media.load_images import LoadImages
 from kinograph.plugins.media.load_video import LoadVideo
@@ -18,3 +19,9 @@ from kinograph.plugins.media.write_video import WriteVideo
 @hookimpl
 def kinograph_nodes() -> list[type[Node]]:
     return [LoadImage, LoadImages, LoadVideo, WriteVideo, SaveImage, Preview]
+
+
+@hookimpl
+def kinograph_graph_readers() -> list[GraphReader]:
+    # Write video and Save image embed the graph that made a file; this reads it back.
+    return [GraphReader("kinograph media", EMBEDDING_SUFFIXES, read_embedded_graph)]

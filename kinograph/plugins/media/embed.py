@@ -15,6 +15,8 @@ PNG_KEY = "kinograph"
 #: Container metadata tag holding the graph (MP4 writes it as the ``comment`` atom).
 VIDEO_TAG = "comment"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+#: Suffixes of the files whose embedded graph :func:`read_embedded_graph` reads.
+EMBEDDING_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".m4v", ".png", ".jpg", ".jpeg", ".webp")
 
 
 def png_text(graph_json: str | None) -> Any:
