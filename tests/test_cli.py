@@ -131,13 +131,15 @@ def test_ctrl_c_cancels_with_exit_130(tmp_path: Path) -> None:
     )
     # A graph with no output node cannot run; run the generator itself as the target.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kinograph", "run", str(path), "--node", "tp", "--device", "cpu", "--no-cache"],
+        [sys.executable, "-m", "kinograph", "run", str(path), "--node", "tp", "--device", "cpu", "--no-cache",
+         "--events", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     import signal
-    import time
 
-    time.sleep(4)
+    assert proc.stdout is not None
+    # Signal once the run reports progress: a fixed sleep can land during imports on a slow machine.
+    next(line for line in proc.stdout if '"node_progress"' in line)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
