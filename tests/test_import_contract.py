@@ -141,3 +141,16 @@ EXAMPLE = REPO / "examples" / "kinograph-grain" / "src"
 def test_the_example_plugin_imports_only_the_plugin_api(path: Path) -> None:
     problems = violations("plugins", path.read_text(encoding="utf-8"))
     assert not problems, f"{path.relative_to(REPO)}: " + "; ".join(problems)
+
+
+def test_host_names_still_import_from_the_plugin_api_with_a_deprecation_warning() -> None:
+    import kinograph.api
+    import kinograph.host
+
+    for name in sorted(kinograph.api.MOVED_TO_HOST):
+        with pytest.warns(DeprecationWarning, match=f"from kinograph.host import {name}"):
+            value = getattr(kinograph.api, name)
+        assert value is getattr(kinograph.host, name)
+    assert not set(kinograph.api.__all__) & kinograph.api.MOVED_TO_HOST, "the plugin API lists host names"
+    with pytest.raises(AttributeError):
+        kinograph.api.NoSuchThing  # noqa: B018
