@@ -21,7 +21,7 @@ from typing import Any
 from kinograph.core import streams as stream_module
 from kinograph.core.cache import StreamCache, ValueCache
 from kinograph.core.context import MODELS, CancelToken, ModelStore, RunContext
-from kinograph.core.devices import check_device_spec, resolve_device
+from kinograph.core.devices import check_device_spec, choose_device, resolve_device
 from kinograph.core.errors import Cancelled, GraphError, KinographError, UpstreamFailed
 from kinograph.core.events import EventBus, Subscriber
 from kinograph.core.fan_out import StreamFanOut
@@ -141,10 +141,14 @@ class _Run(StreamFanOut):
 
     # -- setup --
 
-    def device(self) -> str:
-        if self._device is None:
-            self._device = resolve_device(self.options.device)
-            self.result.device = self._device
+    def device(self, node_id: str) -> str:
+        """The run's device, resolved when the first node asks (so torch loads only if needed)."""
+        with self.lock:
+            if self._device is None:
+                choice = choose_device(self.options.device)
+                self._device = self.result.device = choice.device
+                if choice.note:
+                    self.warn(node_id, choice.note)
         return self._device
 
     def prepare(self) -> None:
@@ -372,7 +376,7 @@ class _Run(StreamFanOut):
         inputs = {link.target_port: self.input_value(link) for link in self.inputs[node_id]}
         ctx = RunContext(
             node_id,
-            device=self.device,
+            device=lambda: self.device(node_id),
             models=self.session.models,
             cancel=self.cancel,
             on_progress=lambda done, total: self.progress(node_id, done, total),
