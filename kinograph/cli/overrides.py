@@ -19,9 +19,35 @@ def _is_text_field(schema: dict[str, Any]) -> bool:
     )
 
 
+def _json_types(schema: dict[str, Any]) -> set[str]:
+    """The JSON types a param's schema allows (``integer``, ``number``, ``boolean``...)."""
+    options = [schema, *(schema.get("anyOf") or [])]
+    return {o["type"] for o in options if isinstance(o.get("type"), str)}
+
+
+def _type_problem(name: str, raw: str, value: Any, schema: dict[str, Any]) -> str | None:
+    """Refuse true/false for a number and a number for true/false.
+
+    pydantic's lax mode would take ``fps=true`` as 1.0 and ``copy_audio=1`` as true: on the
+    command line those are typos, not intents.
+    """
+    types = _json_types(schema)
+    numeric = types & {"integer", "number"}
+    if isinstance(value, bool) and numeric and "boolean" not in types:
+        kind = "a whole number" if numeric == {"integer"} else "a number"
+        return f"param {name!r} takes {kind}, not a true/false value ({raw!r})"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and "boolean" in types and not numeric:
+        return f"param {name!r} takes true or false, not a number ({raw!r})"
+    return None
+
+
 def parse_override(graph: Graph, text: str) -> tuple[str, str, Any]:
     """Turn ``node.param=value`` into (node id, param, typed value) or raise GraphError."""
     where = f"--set {text}"
+    if any("\ud800" <= char <= "\udfff" for char in text):
+        # Bytes that are not UTF-8 reach Python as lone surrogates; the graph could not be
+        # saved or embedded in an output with them.
+        raise GraphError(Problem(where, "not valid UTF-8 text", "use UTF-8 names and values; rename a file whose name is not UTF-8"))
     target, sep, raw = text.partition("=")
     node_id, dot, name = target.partition(".")
     if not sep or not dot or not node_id or not name:
@@ -51,6 +77,9 @@ def parse_override(graph: Graph, text: str) -> tuple[str, str, Any]:
         except ValueError:
             lowered = raw.strip().lower()
             value = {"yes": True, "no": False, "on": True, "off": False}.get(lowered, raw)
+        problem = _type_problem(name, raw, value, schema)
+        if problem:
+            raise GraphError(Problem(where, problem))
     return node_id, name, value
 
 

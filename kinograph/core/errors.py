@@ -66,7 +66,7 @@ class KinographError(Exception):
     """
 
     def __str__(self) -> str:
-        return shown(super().__str__(), 2 * MESSAGE_LIMIT)
+        return shown(super().__str__(), MESSAGE_LIMIT)
 
 
 class GraphError(KinographError):

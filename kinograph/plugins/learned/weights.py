@@ -98,8 +98,6 @@ def _download(url: str, target: Path, arch: str) -> None:
 
 def load_state_file(path: str | Path) -> dict[str, Any]:
     """A state dict from ``.safetensors`` or ``.pth``/``.pt`` (``weights_only``), never unpickling code."""
-    import torch
-
     path = Path(path)
     if path.is_dir():
         raise NodeFailure(f"{path} is a folder, not a weights file (fix the weights param)")
@@ -111,13 +109,38 @@ def load_state_file(path: str | Path) -> dict[str, Any]:
 
             state: Any = load_file(str(path), device="cpu")
         else:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
+            state = load_tensor_file(path)
     except Exception as exc:
         raise NodeFailure(
             f"cannot read weights file {path}: {load_failure_reason(exc)}. It must be a state dict saved with "
             "torch.save (plain tensors only; pickled objects are refused) or a .safetensors file"
         ) from exc
     return unwrap_state_dict(state, path)
+
+
+class TorchScriptRefused(ValueError):
+    """A TorchScript archive (a saved program) where tensors were expected."""
+
+
+def load_tensor_file(path: str | Path) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU, refusing TorchScript archives first.
+
+    torch.load would hand such an archive to ``torch.jit.load`` with a raw UserWarning on the
+    user's terminal (during ``validate`` too) before refusing it under ``weights_only``.
+    """
+    import zipfile
+
+    import torch
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            # torch's own test for a TorchScript archive: a constants.pkl record at its top.
+            scripted = any(name.count("/") <= 1 and name.rsplit("/", 1)[-1] == "constants.pkl" for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        scripted = False  # the legacy (non-zip) format, or something torch.load will name
+    if scripted:
+        raise TorchScriptRefused("it is a TorchScript archive (a saved program), which is refused for safety")
+    return torch.load(str(path), map_location="cpu", weights_only=True)
 
 
 def load_failure_reason(exc: BaseException) -> str:
@@ -128,6 +151,8 @@ def load_failure_reason(exc: BaseException) -> str:
     """
     import re
 
+    if isinstance(exc, TorchScriptRefused):
+        return str(exc)
     text = str(exc).strip()
     found = re.search(r"GLOBAL (\S+)", text)
     if found:

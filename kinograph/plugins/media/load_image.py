@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import stat
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +24,42 @@ from kinograph.api import (
 
 if TYPE_CHECKING:
     import numpy as np
+    from PIL.Image import Image as PilImage
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 IMAGE_FILTERS = [
     "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)",
     "All files (*)",
 ]
+#: The largest picture read, in pixels (e.g. 10000 x 10000; 300 MB as RGB). Pillow warns above
+#: 89 MP ("decompression bomb") and refuses above 179 MP; one limit of our own gives one rule,
+#: one clear message, and no raw library warning.
+MAX_IMAGE_PIXELS = 100_000_000
+
+
+@contextmanager
+def open_image(file: Path) -> Iterator[PilImage]:
+    """Open an image with Pillow (header only), refusing pictures above :data:`MAX_IMAGE_PIXELS`."""
+    from PIL import Image
+
+    limit = f"pictures of at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels are read (scale it down first)"
+    with warnings.catch_warnings():
+        # Our limit replaces Pillow's warning, which would reach the user's terminal raw.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            opened = Image.open(file)
+        except Image.DecompressionBombError as exc:
+            # Pillow refuses before telling the size, but its message holds the pixel count.
+            found = re.search(r"\((\d+) pixels\)", str(exc))
+            size = f" ({int(found.group(1)) / 1e6:.0f} megapixels)" if found else ""
+            raise NodeFailure(f"{file} is too large{size}: {limit}") from None
+    with opened:
+        width, height = opened.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise NodeFailure(
+                f"{file} is too large ({width} x {height} = {width * height / 1e6:.0f} megapixels): {limit}"
+            )
+        yield opened
 
 
 def read_image(path: str | Path, background: tuple[int, int, int] = (0, 0, 0)) -> np.ndarray:
@@ -34,20 +69,24 @@ def read_image(path: str | Path, background: tuple[int, int, int] = (0, 0, 0)) -
     becomes RGB and 16-bit or float samples are scaled to 8 bits. Missing or unreadable files
     raise :class:`NodeFailure` naming the path.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import ImageOps, UnidentifiedImageError
 
     file = Path(path)
-    if not file.exists():
-        raise NodeFailure(f"image file not found: {file} (check the path param)")
-    if file.is_dir():
-        raise NodeFailure(f"{file} is a folder, not an image file (use Load images for folders)")
     try:
-        with Image.open(file) as opened:
+        mode = file.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise NodeFailure(f"image file not found: {file} (check the path param)") from None
+    except (OSError, ValueError) as exc:  # a name too long for the system, a NUL character
+        raise NodeFailure(f"cannot read image {file}: {getattr(exc, 'strerror', None) or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise NodeFailure(f"{file} is a folder, not an image file (use Load images for folders)")
+    if not stat.S_ISREG(mode):  # reading a FIFO would wait forever, a device never ends
+        raise NodeFailure(f"{file} is not a regular file (a pipe or a device?), so it is not read as an image")
+    try:
+        with open_image(file) as opened:
             opened.load()
             upright = ImageOps.exif_transpose(opened)
             return image_to_rgb(upright if upright is not None else opened, background)
-    except Image.DecompressionBombError as exc:
-        raise NodeFailure(f"{file} is too large to load safely: {exc}") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise NodeFailure(
             f"cannot read image {file}: {exc} (is it a complete PNG, JPEG, WebP, BMP or TIFF file?)"

@@ -24,7 +24,7 @@ from kinograph.api import (
     Slider,
     parse_color,
 )
-from kinograph.plugins.media.load_image import IMAGE_SUFFIXES, read_image
+from kinograph.plugins.media.load_image import IMAGE_SUFFIXES, open_image, read_image
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,10 +59,10 @@ def list_images(pattern: str) -> list[Path]:
 
 def upright_size(path: Path) -> tuple[int, int]:
     """(width, height) after EXIF orientation, read from the header only."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             width, height = image.size
             orientation = image.getexif().get(0x0112, 1)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
