@@ -173,7 +173,7 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path, ca
     big = tmp_path / "big.json"
     with open(big, "wb") as file:
         file.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk used, and reading it would be slow
-    rejected(capsys, big, "larger than 64 MB")
+    rejected(capsys, big, "larger than 16 MB")
 
 
 # -- what a graph echoes cannot forge lines or repaint the terminal --
