@@ -51,6 +51,19 @@ def motion_problem(motion: Motion) -> str | None:
     return None
 
 
+def stream_fps(fps: float | None, motion: Motion) -> float:
+    """The fps param when set; otherwise the motion's own rate (``meta["fps"]``, which a measured
+    motion carries, so motion transfer plays at the source's speed), else 24."""
+    import math
+
+    if fps is not None:
+        return fps
+    rate = motion.meta.get("fps")
+    if isinstance(rate, int | float) and math.isfinite(rate) and 1.0 <= rate <= 1000.0:
+        return float(rate)
+    return 24.0
+
+
 class AnimateImage(Node):
     """Moves a camera over a still image along a Motion: one output frame per Motion step."""
 
@@ -71,7 +84,12 @@ class AnimateImage(Node):
     class Params(NodeParams):
         width: EvenInt = Slider(1280, ge=16, le=7680, step=2, description="Frame width in pixels (even).")
         height: EvenInt = Slider(720, ge=16, le=4320, step=2, description="Frame height in pixels (even).")
-        fps: float = Slider(24.0, ge=1.0, le=240.0, description="Frames per second of the stream.")
+        fps: float | None = Field(
+            None,
+            ge=1.0,
+            le=240.0,
+            description="Frames per second of the stream; empty: the motion's own rate (a measured motion's), else 24.",
+        )
         border: Literal["crop_zoom", "reflect"] = "crop_zoom"
         backend: Literal["auto", "opencv", "torch"] = Field(
             "auto", description="auto: torch on a GPU, OpenCV on the CPU."
@@ -131,6 +149,6 @@ class AnimateImage(Node):
                         pixels[i - start] = warp_opencv(source, views.matrices[i], size, border, step_flow, flow_scale)
                 yield FrameChunk(start, pixels)
 
-        stream = FrameStream(chunks, fps=p.fps, width=p.width, height=p.height, frame_count=steps)
+        stream = FrameStream(chunks, fps=stream_fps(p.fps, motion), width=p.width, height=p.height, frame_count=steps)
         stream.meta["extra_zoom"] = views.extra_zoom
         return {"frames": stream}

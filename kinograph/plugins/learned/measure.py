@@ -53,6 +53,8 @@ STATIC_CHI2 = 13.3
 POINT_PRECISION = 0.02
 #: A step whose fit keeps fewer than this share of the tracked points is not trusted.
 MIN_INLIER_RATIO = 0.2
+#: With at least this many corners in both frames, a failed fit means the picture changed (a cut).
+LOST_TRACK_POINTS = 4 * MIN_POINTS
 #: Residual flow below this many pixels per cell and step is noise, not local motion.
 FLOW_DEADBAND = 0.15
 #: Corners tracked per frame, and Lucas-Kanade's window and pyramid (working-size pixels).
@@ -64,6 +66,8 @@ LK_EPSILON = 0.01
 #: Gaussian blur (working-size pixels) before tracking: bilinear sampling of a smooth image is
 #: nearly exact, so the tracker's subpixel bias shrinks.
 TRACK_BLUR = 1.0
+#: A gap of unmeasurable steps is bridged from this many measured steps on each side.
+GAP_NEIGHBOURS = 5
 HIST_BINS = 16
 HIST_WIDTH = 96
 
@@ -91,6 +95,7 @@ class _Steps:
 
     fits: list[StepFit | None] = field(default_factory=list)  # None: not measurable (interpolate)
     inliers: list[float] = field(default_factory=list)
+    support: list[int] = field(default_factory=list)  # inlier points behind each fit
     segments: list[int] = field(default_factory=lambda: [0])
     low_texture: list[int] = field(default_factory=list)
     local_flow: list[np.ndarray] = field(default_factory=list)  # [g, g, 2] in frame-k pixels
@@ -157,6 +162,7 @@ class MotionMeter:
         if self._prev_gray is None:
             steps.fits.append(StepFit.identity())
             steps.inliers.append(1.0)
+            steps.support.append(0)
             if self.flow_grid:
                 steps.local_flow.append(np.zeros((self.flow_grid, self.flow_grid, 2), np.float32))
         else:
@@ -168,7 +174,7 @@ class MotionMeter:
         steps = self._steps
         if not steps.fits or self.size is None:
             raise ValueError("no frames were measured (the video has no frames)")
-        fits = fill_missing(steps.fits, steps.segments)
+        fits = fill_missing(steps.fits, steps.segments, steps.support)
         maps = compose(fits, self.size)
         width, height = self.size
         pan_x, pan_y, zoom, rotation = [], [], [], []
@@ -184,7 +190,7 @@ class MotionMeter:
         if steps.low_texture and self.warn is not None:
             self.warn(
                 f"{len(steps.low_texture)} of {len(steps.fits)} frames ({describe_ranges(steps.low_texture)}) "
-                "have too little texture to measure camera motion; their motion was interpolated "
+                "have too little texture (or move too fast) to measure camera motion; their motion was interpolated "
                 "from the neighbouring frames"
             )
         meta = {
@@ -265,6 +271,7 @@ class MotionMeter:
         flat = len(self._prev_corners) < MIN_POINTS or len(corners) < MIN_POINTS
         fit: StepFit | None = None
         inlier_ratio = 0.0
+        support = 0
         residual = None
         if cut_score <= self.cut_threshold and not flat:
             dense = self._dense_flow(gray) if (self.method == "flow" or self.flow_grid) else None
@@ -274,20 +281,27 @@ class MotionMeter:
                 measured = fit_similarity(*pairs, self.size, precision)
                 if measured is not None:
                     fit, inlier_ratio = measured
+                    support = round(inlier_ratio * len(pairs[0]))
             if fit is not None and dense is not None and self.flow_grid:
                 residual = self._residual(dense, strength, fit)
-        if cut_score > self.cut_threshold or (fit is None and not flat):
-            # A new shot, or the old one lost entirely (whip pan, flash): the camera holds.
+        # Plenty of texture on both sides and still no agreement: the picture changed (a cut
+        # between shots of similar colours, a flash). With little texture it is just unmeasurable.
+        lost = fit is None and min(len(self._prev_corners), len(corners)) >= LOST_TRACK_POINTS
+        if cut_score > self.cut_threshold or lost:
+            # A new shot: the camera holds across the cut.
             steps.segments.append(index)
             steps.fits.append(StepFit.identity())
             steps.inliers.append(0.0)
+            steps.support.append(0)
         elif fit is None:
             steps.low_texture.append(index)
             steps.fits.append(None)
             steps.inliers.append(0.0)
+            steps.support.append(0)
         else:
             steps.fits.append(fit)
             steps.inliers.append(inlier_ratio)
+            steps.support.append(support)
         if self.flow_grid:
             steps.local_flow.append(self._carry_flow(fit, residual))
 
@@ -495,12 +509,17 @@ def fit_similarity(
     return StepFit(a, b, tx, ty), float(inliers.mean())
 
 
-def fill_missing(fits: list[StepFit | None], segments: list[int]) -> list[StepFit]:
+def fill_missing(
+    fits: list[StepFit | None], segments: list[int], support: list[int] | None = None
+) -> list[StepFit]:
     """Unmeasured steps interpolated from the measured steps of their own segment.
 
-    Linear between the nearest measured neighbours, held at the segment's ends; a segment with
+    Each side of a gap is the average of its few nearest measured steps, weighted by how many
+    points agreed on each (``support``): the steps next to a featureless stretch see it only in
+    part and are the least sure. Linear across the gap, held at a segment's ends; a segment with
     no measured step stands still.
     """
+    weights = support if support is not None else [1] * len(fits)
     out: list[StepFit] = []
     bounds = [*segments, len(fits)]
     for start, stop in pairwise(bounds):
@@ -511,19 +530,17 @@ def fill_missing(fits: list[StepFit | None], segments: list[int]) -> list[StepFi
             if fit is not None:
                 out.append(fit)
                 continue
-            before = [k for k in known if k < i]
-            after = [k for k in known if k > i]
+            before = [k for k in known if k < i][-GAP_NEIGHBOURS:]
+            after = [k for k in known if k > i][:GAP_NEIGHBOURS]
             if not before and not after:
                 out.append(StepFit.identity())
             elif not after:
-                out.append(fits[before[-1]])  # type: ignore[arg-type]
+                out.append(_mean_fit(fits, before, weights))
             elif not before:
-                out.append(fits[after[0]])  # type: ignore[arg-type]
+                out.append(_mean_fit(fits, after, weights))
             else:
-                k0, k1 = before[-1], after[0]
-                f0, f1 = fits[k0], fits[k1]
-                assert f0 is not None and f1 is not None
-                t = (i - k0) / (k1 - k0)
+                f0, f1 = _mean_fit(fits, before, weights), _mean_fit(fits, after, weights)
+                t = (i - before[-1]) / (after[0] - before[-1])
                 out.append(
                     StepFit(
                         f0.a + (f1.a - f0.a) * t,
@@ -533,6 +550,14 @@ def fill_missing(fits: list[StepFit | None], segments: list[int]) -> list[StepFi
                     )
                 )
     return out
+
+
+def _mean_fit(fits: list[StepFit | None], indices: list[int], weights: list[int]) -> StepFit:
+    chosen = [(fits[k], max(weights[k], 1)) for k in indices]
+    total = float(sum(w for _, w in chosen))
+    return StepFit(
+        *(sum(getattr(f, name) * w for f, w in chosen) / total for name in ("a", "b", "tx", "ty"))  # type: ignore[misc]
+    )
 
 
 def compose(fits: list[StepFit], size: tuple[int, int]) -> list[np.ndarray]:
