@@ -11,12 +11,13 @@ import pytest
 from PIL import Image
 from test_media_load_video import make_video
 
-from kinograph.api import CancelToken
+from kinograph.api import CancelToken, GraphError
 from kinograph.host import Graph, RunOptions
 from kinograph.plugins.media.embed import read_embedded_graph
 
 WRITE = "kinograph.video.write"
 OPTIONS = RunOptions(device="cpu", use_cache=False)
+UNCHECKED = RunOptions(device="cpu", use_cache=False, validate=False)
 
 
 def pattern_graph(session, out: Path, *, width=64, height=48, frames=24, fps=24.0, fail_at=None, **params) -> Graph:
@@ -213,18 +214,22 @@ def test_image_sequence(session, tmp_path: Path) -> None:
     assert result.ok, result.failures
     folder = Path(result.outputs["write"]["path"])
     assert folder == tmp_path / "seq"
-    files = sorted(folder.iterdir())
+    files = sorted(folder.glob("*.png"))
     assert [f.name for f in files] == [f"frame_{i:06d}.png" for i in range(5)]
+    assert sorted(p.name for p in folder.iterdir()) == [".kinograph-sequence"] + [f.name for f in files]
     assert Image.open(files[0]).size == (64, 48)
     assert read_embedded_graph(files[0]) is not None
     failed = session.run(pattern_graph(session, tmp_path / "seq", frames=40, fail_at=20, image_sequence=True), OPTIONS)
     assert failed.status == "failed"
-    assert len(list(folder.iterdir())) == 5  # the previous sequence is untouched
+    assert len(list(folder.glob("*.png"))) == 5  # the previous sequence is untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seq"]
 
 
 def test_other_codecs_and_clear_refusals(session, tmp_path: Path) -> None:
-    webm = session.run(pattern_graph(session, tmp_path / "clip.webm", frames=4), OPTIONS)
+    with pytest.raises(GraphError, match=r"nodes\.write\.params\.codec: \.webm files cannot hold h264"):
+        session.run(pattern_graph(session, tmp_path / "clip.webm", frames=4), OPTIONS)
+    # Without validation the writer still refuses before encoding.
+    webm = session.run(pattern_graph(session, tmp_path / "clip.webm", frames=4), UNCHECKED)
     assert not webm.ok and "cannot hold h264" in webm.failures[0].message
     vp9 = session.run(pattern_graph(session, tmp_path / "clip.webm", frames=6, codec="vp9", preset="ultrafast"), OPTIONS)
     assert vp9.ok, vp9.failures
@@ -232,8 +237,8 @@ def test_other_codecs_and_clear_refusals(session, tmp_path: Path) -> None:
         assert container.streams.video[0].codec_context.name == "vp9"
         assert sum(1 for _ in container.decode(video=0)) == 6
     assert read_embedded_graph(tmp_path / "clip.webm") is not None
-    bad = session.run(pattern_graph(session, tmp_path / "clip.gif", frames=4), OPTIONS)
-    assert not bad.ok and ".mp4" in bad.failures[0].message
+    with pytest.raises(GraphError, match=r"nodes\.write\.params\.path: cannot write video to .*clip\.gif: use one of \.mp4"):
+        session.run(pattern_graph(session, tmp_path / "clip.gif", frames=4), OPTIONS)
 
 
 def test_missing_encoder_is_a_clear_failure() -> None:
@@ -275,7 +280,9 @@ def test_audio_input_from_another_video(session, tmp_path: Path) -> None:
 
 
 def test_crf_beyond_h264_range_is_refused(session, tmp_path: Path) -> None:
-    result = session.run(pattern_graph(session, tmp_path / "q.mp4", frames=4, crf=60), OPTIONS)
+    with pytest.raises(GraphError, match=r"nodes\.write\.params\.crf: crf 60 is out of range for h264: use 0\.\.51"):
+        session.run(pattern_graph(session, tmp_path / "q.mp4", frames=4, crf=60), OPTIONS)
+    result = session.run(pattern_graph(session, tmp_path / "q.mp4", frames=4, crf=60), UNCHECKED)
     assert not result.ok and "0..51" in result.failures[0].message
     assert list(tmp_path.iterdir()) == []
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -10,6 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from kinograph.core.errors import Cancelled
+from kinograph.core.paths import owned_by_me, process_alive
+
+#: A run's temporary folder in the system temp folder: ``kinograph-run-<pid>-<random>``.
+RUN_FOLDER_PREFIX = "kinograph-run-"
+RUN_FOLDER_RE = re.compile(rf"^{RUN_FOLDER_PREFIX}(?P<pid>\d+)-")
 
 
 class ModelStore:
@@ -140,3 +148,37 @@ class RunContext:
             root.mkdir(parents=True, exist_ok=True)
             self._temp_dir = Path(tempfile.mkdtemp(prefix=f"{self.node_id}-", dir=root))
         return self._temp_dir
+
+
+def new_run_folder(root: Path | None = None) -> Path:
+    """A fresh temporary folder for one run, named with this process's id.
+
+    Folders of runs whose process is gone (killed with ``kill -9``) are swept first.
+    """
+    root = root or Path(tempfile.gettempdir())
+    sweep_stale_run_folders(root)
+    return Path(tempfile.mkdtemp(prefix=f"{RUN_FOLDER_PREFIX}{os.getpid()}-", dir=root))
+
+
+def sweep_stale_run_folders(root: Path) -> list[Path]:
+    """Remove this user's ``kinograph-run-<pid>-*`` folders in ``root`` whose process is gone.
+
+    Never one of a live process (pids are checked), never another user's, never through a link.
+    """
+    swept: list[Path] = []
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return swept
+    for entry in entries:
+        match = RUN_FOLDER_RE.match(entry.name)
+        if match is None or process_alive(int(match["pid"])):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or not owned_by_me(entry.stat(follow_symlinks=False)):
+                continue
+            shutil.rmtree(entry.path)
+        except OSError:
+            continue
+        swept.append(Path(entry.path))
+    return swept

@@ -132,13 +132,21 @@ def path_fields(model: type[BaseModel]) -> dict[str, str]:
 
 def resolve_param_paths(params: NodeParams, base_dir: Any) -> dict[str, str]:
     """Resolve a validated Params' path fields in place (``package://``, ``~``, relative to
-    ``base_dir``); returns the resolved values by field name."""
-    from kinograph.core.paths import resolve_path
+    ``base_dir``); returns the resolved values by field name.
+
+    Raises KinographError for an input that is a FIFO or a device: reading one would hang or
+    never end, so no node is handed one.
+    """
+    from kinograph.core.errors import KinographError
+    from kinograph.core.paths import resolve_path, special_file_kind
 
     resolved = {}
-    for name in path_fields(type(params)):
+    for name, widget in path_fields(type(params)).items():
         value = getattr(params, name)
         if isinstance(value, str) and value:
             resolved[name] = resolve_path(value, base_dir)
+            kind = widget == "input_path" and special_file_kind(resolved[name])
+            if kind:
+                raise KinographError(f"param {name}: {resolved[name]} is {kind}, not a file (kinograph reads only regular files)")
             setattr(params, name, resolved[name])
     return resolved

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import glob
+import os
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from kinograph.core.errors import Problem
+from kinograph.core.errors import KinographError, Problem
 from kinograph.core.graph import Graph, Link
 from kinograph.core.graph_file import validation_problems
 from kinograph.core.node import Node
-from kinograph.core.params import field_ui, path_fields, resolve_param_paths
-from kinograph.core.paths import PACKAGE_SCHEME, resolve_path
+from kinograph.core.params import NodeParams, field_ui, path_fields, resolve_param_paths
+from kinograph.core.paths import PACKAGE_SCHEME, output_problem, resolve_path, special_file_kind
+from kinograph.core.ports import PATH
 
 
 def validate(graph: Graph, nodes: set[str] | None = None, *, check_files: bool = True) -> list[Problem]:
@@ -25,6 +27,8 @@ def validate(graph: Graph, nodes: set[str] | None = None, *, check_files: bool =
             problems.extend(_node_problems(graph, node_id, check_files, into))
     problems.extend(_link_problems(graph, wanted))
     problems.extend(_cycle_problems(graph))
+    if check_files:
+        problems.extend(_output_problems(graph, wanted))
     return problems
 
 
@@ -109,10 +113,19 @@ def _input_problems(graph: Graph, node_id: str, cls: type[Node], params: object,
     try:
         params = params.model_copy()  # type: ignore[attr-defined]
         resolve_param_paths(params, graph.base_dir)  # type: ignore[arg-type]
+    except KinographError:
+        return []  # a path that cannot be used: the path checks report it
+    try:
         messages = cls.check_inputs(params, inputs)  # type: ignore[arg-type]
     except Exception as exc:
         messages = [f"could not check its inputs: {type(exc).__name__}: {exc}"]
-    return [Problem(f"nodes.{node_id}", message) for message in messages]
+    # A node may name the param it means: Problem("params.crf", ...) is placed under the node.
+    return [
+        Problem(f"nodes.{node_id}.{m.where}" if m.where else f"nodes.{node_id}", m.message, m.hint)
+        if isinstance(m, Problem)
+        else Problem(f"nodes.{node_id}", m)
+        for m in messages
+    ]
 
 
 def _param_problems(exc: ValidationError, where: str, cls: type[Node]) -> list[Problem]:
@@ -129,31 +142,119 @@ def _param_problems(exc: ValidationError, where: str, cls: type[Node]) -> list[P
 def _path_problems(graph: Graph, node_id: str, cls: type[Node], params: object) -> list[Problem]:
     problems = []
     for name, widget in path_fields(cls.Params).items():
-        if widget != "input_path" or not field_ui(cls.Params, name).get("must_exist", True):
+        if widget != "input_path":
             continue
+        where = f"nodes.{node_id}.params.{name}"
+        must_exist = field_ui(cls.Params, name).get("must_exist", True)
         value = getattr(params, name)
         if not isinstance(value, str) or not value:
-            problems.append(Problem(f"nodes.{node_id}.params.{name}", "no file given", "set a path"))
+            if must_exist:
+                problems.append(Problem(where, "no file given", "set a path"))
             continue
         try:
             resolved = resolve_path(value, graph.base_dir)
         except Exception as exc:
-            problems.append(Problem(f"nodes.{node_id}.params.{name}", str(exc)))
+            problems.append(Problem(where, str(exc)))
             continue
         if glob.has_magic(resolved) and not value.startswith(PACKAGE_SCHEME):
-            if not glob.glob(resolved):
-                problems.append(
-                    Problem(f"nodes.{node_id}.params.{name}", f"no files match {value!r} ({resolved})")
-                )
-        elif not Path(resolved).exists():
-            problems.append(
-                Problem(
-                    f"nodes.{node_id}.params.{name}",
-                    f"file does not exist: {resolved}",
-                    "fix the path or use --set",
-                )
-            )
+            matches = glob.glob(resolved)
+            if not matches and must_exist:
+                problems.append(Problem(where, f"no files match {value!r} ({resolved})"))
+            special = next((m for m in matches if special_file_kind(m)), None)
+            if special is not None:
+                problems.append(_special_problem(where, special))
+        elif special_file_kind(resolved):
+            problems.append(_special_problem(where, resolved))
+        elif must_exist and not Path(resolved).exists():
+            problems.append(Problem(where, f"file does not exist: {resolved}", "fix the path or use --set"))
     return problems
+
+
+def _special_problem(where: str, path: str) -> Problem:
+    # Reading a FIFO hangs and reading /dev/zero never ends: only files and folders are inputs.
+    return Problem(where, f"{path} is {special_file_kind(path)}, not a file", "kinograph reads only regular files")
+
+
+def _output_problems(graph: Graph, wanted: set[str]) -> list[Problem]:
+    """Outputs that would harm what is there: a folder of the user's, a device, or one of the
+    graph's own inputs (``write.path`` equal to ``load.path``); two outputs on one path."""
+    reads: list[tuple[str, str, str]] = []  # (node, param, real path)
+    writes: list[tuple[str, str, str, bool, str]] = []  # (node, param, real path, folder, if_exists)
+    problems = []
+    for node_id, node in graph.nodes.items():
+        cls = graph.registry.node(node.type)
+        if cls is None:
+            continue
+        try:
+            params = cls.Params.model_validate(node.params)
+            resolved = resolve_param_paths(params, graph.base_dir)
+        except Exception:
+            continue  # reported on the node itself
+        for name, widget in path_fields(cls.Params).items():
+            if widget == "input_path" and name in resolved:
+                matches = glob.glob(resolved[name]) if glob.has_magic(resolved[name]) else [resolved[name]]
+                reads.extend((node_id, name, os.path.realpath(m)) for m in matches)
+        if node_id not in wanted:
+            continue
+        if_exists = getattr(params, "if_exists", "overwrite")
+        for name, path, folder in written_places(cls, params):
+            problem = output_problem(Path(path), if_exists, folder=folder)
+            if problem:
+                problems.append(Problem(f"nodes.{node_id}.params.{name}", problem))
+            writes.append((node_id, name, os.path.realpath(path), folder, if_exists))
+    for index, (node_id, name, place, folder, if_exists) in enumerate(writes):
+        where = f"nodes.{node_id}.params.{name}"
+        for reader, param, read in reads:
+            if read == place or (folder and read.startswith(place.rstrip(os.sep) + os.sep)):
+                problems.append(
+                    Problem(
+                        where,
+                        f"writes {place}, which node {reader!r} reads ({reader}.{param}): "
+                        "the output would replace its own input",
+                        "choose another output path",
+                    )
+                )
+                break
+        for other, other_name, other_place, _, other_if_exists in writes[:index]:
+            if other_place == place and "overwrite" in (if_exists, other_if_exists):
+                problems.append(
+                    Problem(
+                        where,
+                        f"writes {place}, as {other}.{other_name} does: one would replace the other",
+                        "give each output its own path, or set if_exists to increment",
+                    )
+                )
+                break
+    return problems
+
+
+def written_places(cls: type[Node], params: NodeParams) -> list[tuple[str, str, bool]]:
+    """(param, path, is a folder) for each place an output node writes, from resolved params.
+
+    Its output path params, unless the node says better in :meth:`Node.output_info` of a path
+    output (``{"path": ..., "folder": True}``: e.g. Write video's image-sequence folder).
+    """
+    if not cls.output_node:
+        return []
+    names = [name for name, widget in path_fields(cls.Params).items() if widget == "output_path"]
+    declared = []
+    for port in cls.outputs:
+        if port.type != PATH.name:
+            continue
+        try:
+            info = cls.output_info(params, port.name)
+        except Exception:
+            continue
+        if isinstance(info.get("path"), str) and info["path"]:
+            declared.append((names[0] if names else port.name, info["path"], bool(info.get("folder"))))
+    if declared:
+        return declared
+    places = []
+    for name in names:
+        value = getattr(params, name)
+        if isinstance(value, str) and value:
+            places.append((name, value, bool(field_ui(cls.Params, name).get("folder"))))
+    return places
 
 
 def _bypass_problems(graph: Graph, node_id: str, cls: type[Node]) -> list[Problem]:

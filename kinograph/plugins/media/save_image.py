@@ -27,8 +27,13 @@ from kinograph.plugins.media.embed import png_text
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
 
 
-def save_image(pixels: Any, target: Path, graph_json: str | None = None, quality: int = 95) -> None:
-    """Write uint8 RGB ``pixels`` to ``target`` atomically; PNGs (and JPEG comments) carry the graph."""
+def save_image(
+    pixels: Any, target: Path, graph_json: str | None = None, quality: int = 95, if_exists: IfExists = "overwrite"
+) -> Path:
+    """Write uint8 RGB ``pixels`` to ``target`` atomically; PNGs (and JPEG comments) carry the graph.
+
+    Returns the path written: with ``increment``, another run may have taken ``target`` meanwhile.
+    """
     from PIL import Image
 
     kind = SAVE_FORMATS.get(target.suffix.lower())
@@ -44,13 +49,15 @@ def save_image(pixels: Any, target: Path, graph_json: str | None = None, quality
         options["quality"] = quality
         if kind == "JPEG" and graph_json:
             options["comment"] = graph_json.encode("utf-8")
+    output = atomic_output(target, if_exists)
     try:
-        with atomic_output(target) as temp:
+        with output as temp:
             image.save(temp, format=kind, **options)
     except OSError as exc:  # a read-only or special folder, a full disk: the user's to fix
         raise NodeFailure(
             f"cannot write {target}: {exc.strerror or exc} (choose a folder you can write to)"
         ) from exc
+    return output.target
 
 
 class SaveImage(Node):
@@ -88,5 +95,5 @@ class SaveImage(Node):
             raise NodeFailure(str(exc)) from exc
         except OSError as exc:
             raise NodeFailure(f"cannot write to {self.params.path}: {exc.strerror or exc}") from exc
-        save_image(np.ascontiguousarray(pixels), target, ctx.graph_json, self.params.quality)
-        return {"path": str(target)}
+        written = save_image(np.ascontiguousarray(pixels), target, ctx.graph_json, self.params.quality, self.params.if_exists)
+        return {"path": str(written)}

@@ -1,14 +1,13 @@
 """Write video: encode a FrameStream to a file (PyAV), or to a folder of numbered PNGs.
 
-The file is written under a temporary name beside the target and renamed when complete, so a
-failed or cancelled run leaves nothing at the target path.
+The file is written under a temporary name beside the target and published when complete, so a
+failed or cancelled run leaves nothing at the target path. An image sequence replaces only a new
+or empty folder, or one it wrote itself (marked ``.kinograph-sequence``), never a user's folder.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,6 +27,7 @@ from kinograph.api import (
     NodeParams,
     Output,
     OutputPath,
+    Problem,
     RunContext,
     atomic_output,
     output_target,
@@ -52,6 +52,8 @@ CONTAINERS = {
     ".mkv": ("matroska", {"h264", "hevc", "vp9", "av1"}),
     ".webm": ("webm", {"vp9", "av1"}),
 }
+#: Codec choice -> the crf values its encoders accept.
+CRF_RANGES = {"h264": (0, 51), "hevc": (0, 51), "vp9": (0, 63), "av1": (0, 63)}
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 VIDEO_FILTERS = ["MP4 video (*.mp4)", "Matroska (*.mkv)", "WebM (*.webm)", "QuickTime (*.mov)"]
 BT709 = 1  # AVCOL_PRI_BT709 == AVCOL_TRC_BT709 == AVCOL_SPC_BT709
@@ -91,6 +93,48 @@ def encoder_options(encoder: str, crf: int, preset: str) -> dict[str, str]:
     if encoder == "libsvtav1":
         return {"crf": str(crf), "preset": str(12 - speed)}
     return {"crf": str(crf), "cpu-used": str(max(0, 8 - speed))}
+
+
+def settings_problems(params: WriteVideo.Params) -> list[Problem]:
+    """What is wrong with the output settings, found from the params alone (no encoding):
+    a suffix no container takes, a codec the container cannot hold, crf out of the codec's range."""
+    if params.image_sequence:
+        return []
+    suffix = Path(params.path).suffix.lower()
+    if suffix not in CONTAINERS:
+        return [
+            Problem(
+                "params.path",
+                f"cannot write video to {params.path}: use one of {', '.join(CONTAINERS)} "
+                "(or turn image_sequence on)",
+            )
+        ]
+    problems = []
+    codecs = CONTAINERS[suffix][1]
+    if params.codec not in codecs:
+        problems.append(
+            Problem(
+                "params.codec",
+                f"{suffix} files cannot hold {params.codec}; use one of {', '.join(sorted(codecs))}, "
+                f"or a {' / '.join(s for s, (_, held) in CONTAINERS.items() if params.codec in held)} file",
+            )
+        )
+    low, high = CRF_RANGES[params.codec]
+    if not low <= params.crf <= high:
+        problems.append(
+            Problem(
+                "params.crf",
+                f"crf {params.crf} is out of range for {params.codec}: use {low}..{high} "
+                "(lower is better; 18 looks lossless for h264)",
+            )
+        )
+    return problems
+
+
+def sequence_folder(path: str) -> Path:
+    """Where an image sequence goes: ``out/video.mp4`` -> ``out/video/``."""
+    folder = Path(path)
+    return folder.with_suffix("") if folder.suffix else folder
 
 
 def frame_rate(fps: float) -> Fraction:
@@ -139,35 +183,47 @@ class WriteVideo(Node):
         preset: Literal[PRESETS] = Field("medium", description="Encoder speed: faster presets give bigger files.")  # type: ignore[valid-type]
         if_exists: IfExists = "overwrite"
         copy_audio: bool = Field(True, description="Copy the audio of the source video, when the frames come from one.")
-        image_sequence: bool = Field(False, description="Write numbered PNG files into a folder instead of a video.")
+        image_sequence: bool = Field(
+            False,
+            description=(
+                "Write numbered PNG files into a folder (the path without its suffix) instead of a video. "
+                "Only a new or empty folder, or an earlier sequence, is replaced."
+            ),
+        )
+
+    @classmethod
+    def check_inputs(cls, params: NodeParams, inputs: dict[str, dict[str, Any]]) -> list[Any]:
+        return settings_problems(params)  # type: ignore[arg-type]
+
+    @classmethod
+    def output_info(cls, params: NodeParams, port: str) -> dict[str, Any]:
+        p: WriteVideo.Params = params  # type: ignore[assignment]
+        if port != "path" or not p.path:
+            return {}
+        if p.image_sequence:
+            return {"path": str(sequence_folder(p.path)), "folder": True}
+        return {"path": p.path, "folder": False}
 
     def run(self, ctx: RunContext, frames: FrameStream, audio: str | None = None) -> dict[str, Any]:
         p = self.params
+        problems = settings_problems(p)  # validation says so first; a run without it must not encode
+        if problems:
+            raise NodeFailure(f"{problems[0].where.removeprefix('params.')}: {problems[0].message}")
         if p.image_sequence:
             return {"path": str(self._write_sequence(ctx, frames))}
-        suffix = Path(p.path).suffix.lower()
-        if suffix not in CONTAINERS:
-            raise NodeFailure(
-                f"cannot write video to {p.path}: use one of {', '.join(CONTAINERS)} "
-                "(or turn image_sequence on)"
-            )
-        muxer, codecs = CONTAINERS[suffix]
-        if p.codec not in codecs:
-            raise NodeFailure(f"{suffix} files cannot hold {p.codec}; use one of {', '.join(sorted(codecs))}")
+        muxer = CONTAINERS[Path(p.path).suffix.lower()][0]
         encoder = pick_encoder(p.codec)
-        if encoder in ("libx264", "libx265") and p.crf > 51:
-            raise NodeFailure(f"crf {p.crf} is out of range for {p.codec}: use 0..51 (18 looks lossless)")
         audio_source = audio or (frames.audio if p.copy_audio else None)
         offset = float(frames.meta.get("audio_start", 0.0)) if audio is None else 0.0
-        target = self._target(p.path)
-        with atomic_output(target) as temp:
+        output = atomic_output(self._target(p.path), p.if_exists)
+        with output as temp:
             count = self._encode(ctx, frames, temp, muxer, encoder, audio_source, offset)
-        ctx.logger.info("wrote %d frames to %s", count, target)
-        return {"path": str(target)}
+        ctx.logger.info("wrote %d frames to %s", count, output.target)
+        return {"path": str(output.target)}
 
-    def _target(self, path: str) -> Path:
+    def _target(self, path: str | Path, folder: bool = False) -> Path:
         try:
-            return output_target(path, self.params.if_exists)
+            return output_target(path, self.params.if_exists, folder=folder)
         except KinographError as exc:
             raise NodeFailure(str(exc)) from exc
         except OSError as exc:
@@ -251,25 +307,18 @@ class WriteVideo(Node):
         return count
 
     def _write_sequence(self, ctx: RunContext, frames: FrameStream) -> Path:
-        """Numbered PNGs (frame_000000.png...) in a folder, swapped in when all are written."""
+        """Numbered PNGs (frame_000000.png...) in a folder, published when all are written.
+
+        The folder is checked before the first frame is made: only a new or empty folder, or
+        one holding an earlier sequence (its ``.kinograph-sequence`` marker lists the files),
+        is replaced; a link is never followed.
+        """
         from PIL import Image
 
-        folder = Path(self.params.path)
-        if folder.suffix:
-            folder = folder.with_suffix("")  # out/video.mp4 -> out/video/
-        target = self._target(str(folder))
-        temp = target.with_name(f".{target.name}.partial-{os.getpid()}")
-        shutil.rmtree(temp, ignore_errors=True)
-        try:
-            temp.mkdir(parents=True)
-        except OSError as exc:
-            raise NodeFailure(
-                f"cannot write {self.params.path}: the folder {temp.parent} does not accept new files "
-                f"({exc.strerror or exc}); choose another path"
-            ) from exc
+        output = atomic_output(self._target(sequence_folder(self.params.path), folder=True), self.params.if_exists, folder=True)
         info = png_text(ctx.graph_json)
         count = 0
-        try:
+        with output as temp:
             for chunk in frames:
                 ctx.check_cancelled()
                 for pixels in chunk.pixels:
@@ -278,22 +327,7 @@ class WriteVideo(Node):
                 ctx.progress(count, frames.frame_count)
             if count == 0:
                 raise NodeFailure("the stream had no frames; nothing was written")
-            replace_folder(temp, target)
-        finally:
-            shutil.rmtree(temp, ignore_errors=True)
-        return target
-
-
-def replace_folder(temp: Path, target: Path) -> None:
-    """Put the folder ``temp`` at ``target``, removing an older ``target`` only once it is moved aside."""
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    if target.exists():
-        os.replace(target, old)
-    os.replace(temp, target)
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        temp.rmdir()
+        return output.target
 
 
 def _close_quietly(*closables: Any) -> None:
