@@ -20,7 +20,7 @@ from kinograph.core.cache import StreamCache
 from kinograph.core.context import CancelToken
 from kinograph.core.contributions import Command, GraphReader
 from kinograph.core.devices import available_devices
-from kinograph.core.errors import GraphError, KinographError, LinkRefused, Problem
+from kinograph.core.errors import MESSAGE_LIMIT, GraphError, KinographError, LinkRefused, Problem, shown
 from kinograph.core.events import Event, EventBus
 from kinograph.core.graph import Graph, GraphChange, GraphNode, Link
 from kinograph.core.graph_file import (
@@ -60,6 +60,7 @@ def validate_graph(graph: Graph) -> list[Problem]:
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "MESSAGE_LIMIT",
     "NAME_PATTERN",
     "XKEY",
     "CancelToken",
@@ -95,6 +96,7 @@ __all__ = [
     "resolve_param_paths",
     "run_graph",
     "settings_dir",
+    "shown",
     "strict_mode",
     "validate",
     "validate_graph",

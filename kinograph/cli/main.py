@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from kinograph import __version__
 from kinograph.api import Command, GraphError, KinographError
+from kinograph.cli import batch_command
+from kinograph.host import MESSAGE_LIMIT, shown
 
 if TYPE_CHECKING:
     from kinograph.cli.signals import Stop
@@ -64,6 +66,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     plugins.add_argument("--debug", action="store_true")
 
     sub.add_parser("schema", help="print the JSON Schema of the graph file")
+
+    batch_command.configure(sub.add_parser("batch", help="run one graph over many inputs (resumable; local or Ray)"))
 
     gui = sub.add_parser("gui", help="open the desktop editor", description="Open the desktop editor.")
     gui.add_argument("file", nargs="?", help="a graph, or an output file (MP4, PNG) made by kinograph")
@@ -114,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # a bug in kinograph, not the user's mistake
-        err(f"internal error: {type(exc).__name__}: {exc}")
+        err(f"internal error: {type(exc).__name__}: {shown(exc, MESSAGE_LIMIT)}")
         if debug:
             traceback.print_exc()
         else:
@@ -218,9 +222,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems = validate(graph)
     if problems:
         for problem in problems:
-            err(f"{args.graph}: {problem}")
+            err(f"{shown(args.graph)}: {problem}")
         return EXIT_INVALID
-    err(f"{args.graph}: ok ({len(graph.nodes)} nodes, {len(graph.links)} links)")
+    err(f"{shown(args.graph)}: ok ({len(graph.nodes)} nodes, {len(graph.links)} links)")
     return EXIT_OK
 
 
@@ -314,6 +318,7 @@ COMMANDS = {
     "plugins": cmd_plugins,
     "schema": cmd_schema,
     "gui": cmd_gui,
+    "batch": batch_command.run,
 }
 
 

@@ -6,6 +6,8 @@ import json
 import sys
 from typing import Any, TextIO
 
+from rich.markup import escape
+
 from kinograph.host import Event
 
 
@@ -104,10 +106,10 @@ class ProgressBars:
             total = self.progress.tasks[task].total or 1
             self.progress.update(task, description=f"{n} [green]{d['seconds']:.2f} s[/]", total=total, completed=total)
         elif event.kind == "node_warning":
-            self.progress.console.print(f"[yellow]warning[/] {n}: {d['message']}")
+            self.progress.console.print(f"[yellow]warning[/] {escape(n)}: {escape(d['message'])}")
         elif event.kind == "node_failed":
             self.progress.update(self._task(n), description=f"{n} [red]failed[/]")
-            self.progress.console.print(f"[red]error[/] {n}: {d['message']}", markup=True, highlight=False)
+            self.progress.console.print(f"[red]error[/] {escape(n)}: {escape(d['message'])}", markup=True, highlight=False)
             if self.debug:
                 self.progress.console.print(d.get("traceback", ""), markup=False)
         elif event.kind == "node_skipped":
