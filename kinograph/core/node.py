@@ -101,6 +101,8 @@ class Node:
 
         ``inputs`` maps each linked input to the upstream's :meth:`output_info` plus ``node``
         (the upstream node id) and ``type`` (its type id). Return sentences naming both nodes.
+        Also called with no links, so a node can check its own params here (settings only the
+        combination of params rules out); return a ``Problem("params.NAME", ...)`` to name one.
         """
         return []
 
