@@ -277,14 +277,15 @@ def test_models_load_once_per_worker_not_once_per_job(tmp_path: Path) -> None:
         assert (width, height) == (WIDTH, HEIGHT) and frames > 4
 
 
-def test_ctrl_c_stops_the_workers_exits_130_and_leaves_no_partial_output(tmp_path: Path) -> None:
+def _start_long_batch(tmp_path: Path) -> tuple[subprocess.Popen[str], list[int], Path]:
+    """A CLI batch of two endless jobs, returned once both workers have started their jobs."""
     make_photos(tmp_path / "photos", 3)
     graph = camera_graph(tmp_path / "g.json", frames=100_000)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "kinograph", "batch", str(graph), "--over", f"load.path={tmp_path}/photos",
                "--out", f"write.path={out}/{{stem}}.mp4", "--workers", "2", "--events", "json"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
-    workers = []
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
     assert process.stdout is not None
     for line in process.stdout:
         event = json.loads(line)
@@ -293,15 +294,53 @@ def test_ctrl_c_stops_the_workers_exits_130_and_leaves_no_partial_output(tmp_pat
         if event["event"] == "job_started" and len(workers) == 2:
             break
     time.sleep(2.0)  # let the jobs get into writing their files
-    process.send_signal(signal.SIGINT)
-    rest, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
-    assert "cancelling" in err and "Traceback" not in err
-    assert any(json.loads(line)["event"] == "batch_cancelled" for line in rest.splitlines())
-    assert not list(out.glob("*.mp4")) and leftovers(out) == []
-    for pid in workers:
-        with pytest.raises(ProcessLookupError):
+    return process, workers, out
+
+
+def _gone(pid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
             os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _kill_all(process: subprocess.Popen[str], workers: list[int]) -> None:
+    """Clean-up after a failed assertion: no render may outlive the test."""
+    for pid in [process.pid, *workers]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.communicate()
+
+
+def test_ctrl_c_stops_the_workers_exits_130_and_leaves_no_partial_output(tmp_path: Path) -> None:
+    process, workers, out = _start_long_batch(tmp_path)
+    try:
+        process.send_signal(signal.SIGINT)
+        rest, err = process.communicate(timeout=60)
+        assert process.returncode == 130, err
+        assert "cancelling" in err and "Traceback" not in err
+        assert any(json.loads(line)["event"] == "batch_cancelled" for line in rest.splitlines())
+        assert not list(out.glob("*.mp4")) and leftovers(out) == []
+        assert all(_gone(pid, 5) for pid in workers)
+    finally:
+        _kill_all(process, workers)
+
+
+def test_workers_of_a_killed_coordinator_stop_and_clean_up(tmp_path: Path) -> None:
+    process, workers, out = _start_long_batch(tmp_path)
+    try:
+        process.kill()  # SIGKILL: the coordinator cannot tell its workers anything
+        process.communicate(timeout=10)
+        assert all(_gone(pid, 15) for pid in workers)
+        assert not list(out.glob("*.mp4")) and leftovers(out) == []
+    finally:
+        _kill_all(process, workers)
 
 
 def test_bad_options_are_usage_errors(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import threading
 import time
 import traceback
 from multiprocessing.connection import Connection
@@ -140,6 +141,7 @@ def worker_main(conn: Connection, settings: dict[str, Any]) -> None:
         runner.stop()
 
     signal.signal(signal.SIGTERM, on_term)
+    threading.Thread(target=_stop_when_orphaned, args=(runner,), daemon=True, name="orphan-watch").start()
     conn.send(("ready", runner.identity()))
     while not runner.stopping:
         try:
@@ -153,3 +155,20 @@ def worker_main(conn: Connection, settings: dict[str, Any]) -> None:
             conn.send(("result", result))
         except (BrokenPipeError, OSError):
             return
+
+
+def _stop_when_orphaned(runner: JobRunner, every: float = 0.5) -> None:
+    """Stop when the coordinator is gone (killed with SIGKILL, say): cancel the job and leave.
+
+    A busy worker would otherwise render on for minutes with nobody to report to. Cancelling
+    lets the output node remove its temporary file; the exit follows shortly after.
+    """
+    parent = os.getppid()
+    while True:
+        time.sleep(every)
+        if os.getppid() != parent:
+            runner.stop()
+            deadline = time.monotonic() + 10
+            while runner.cancel is not None and time.monotonic() < deadline:
+                time.sleep(0.05)  # the job unwinds and removes its temporary file
+            os._exit(0)
