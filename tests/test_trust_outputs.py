@@ -349,12 +349,19 @@ def test_partials_of_dead_writers_are_swept_live_ones_kept(tmp_path: Path, live_
     aside = tmp_path / f".older.old-{dead}-a1b2c3"
     aside.mkdir()
     (aside / "frame_000000.png").write_bytes(b"last good frame")
-    user_file = tmp_path / ".video.partial-notes.txt"  # not ours: no pid
-    user_file.write_text("mine")
+    (aside / SEQUENCE_MARKER).write_text(json.dumps({"files": ["frame_000000.png"]}))
+    # Names that only look like ours are the user's: never touched.
+    users = [tmp_path / ".video.partial-notes.txt", tmp_path / f".notes.partial-{dead}.txt"]
+    for path in users:
+        path.write_text("mine")
+    users.append(tmp_path / f".config.old-{dead}")
+    users[-1].mkdir()
+    (users[-1] / "settings.ini").write_text("mine")
     output_target(tmp_path / "video.mp4")
     remaining = sorted(p.name for p in tmp_path.iterdir())
-    assert remaining == sorted([live.name, user_file.name, "older"])
+    assert remaining == sorted([live.name, "older", *(p.name for p in users)])
     assert (tmp_path / "older" / "frame_000000.png").read_bytes() == b"last good frame"
+    assert (users[-1] / "settings.ini").read_text() == "mine"
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")

@@ -36,7 +36,10 @@ IfExists = Literal["overwrite", "increment", "error"]
 #: lists the files written, so only such a folder (or an empty one) is ever replaced.
 SEQUENCE_MARKER = ".kinograph-sequence"
 #: Temporary names beside a target: ``.video.partial-PID-TOKEN.mp4``, ``.seq.old-PID-TOKEN``.
-LEFTOVER_RE = re.compile(r"^\.(?P<name>.+)\.(?P<kind>partial|old)-(?P<pid>\d+)(?:-[0-9a-f]+)?(?P<suffix>\.[^.]*)?$")
+LEFTOVER_RE = re.compile(r"^\.(?P<name>.+)\.(?P<kind>partial|old)-(?P<pid>\d+)(?P<token>-[0-9a-f]{6})?(?P<suffix>\.[^.]*)?$")
+#: Earlier versions named temporary files ``.video.partial-PID.mp4`` (no token): swept only
+#: when the suffix is one kinograph writes, so a user's ``.notes.partial-2.txt`` is left alone.
+LEGACY_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".json"}
 #: PEP 508 distribution names.
 DIST_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 MAX_INCREMENT = 100000
@@ -525,14 +528,22 @@ def sweep_stale_leftovers(folder: Path) -> list[Path]:
         return swept
     for entry in entries:
         match = LEFTOVER_RE.match(entry.name)
-        if match is None or process_alive(int(match["pid"])):
+        if match is None:
+            continue
+        legacy = match["token"] is None
+        if legacy and (match["kind"] != "partial" or (match["suffix"] or "").lower() not in LEGACY_SUFFIXES):
+            continue
+        if process_alive(int(match["pid"])):
             continue
         try:
             if entry.is_symlink() or not owned_by_me(entry.stat(follow_symlinks=False)):
                 continue
+            if legacy and not entry.is_file(follow_symlinks=False):
+                continue
             path = Path(entry.path)
             if match["kind"] == "old":
-                if not entry.is_dir(follow_symlinks=False):
+                # Only ever an earlier sequence of ours, moved aside: check it still is one.
+                if not entry.is_dir(follow_symlinks=False) or folder_state(path) != "own":
                     continue
                 original = path.with_name(match["name"])
                 if not os.path.lexists(original):
