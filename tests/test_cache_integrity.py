@@ -434,3 +434,24 @@ def test_partials_count_in_the_budget(tmp_path: Path, live_process: subprocess.P
     assert not (root / ("a" * 40 + "-frames")).exists()  # evicted to make room
     assert len(list(root.glob("*.partial-*"))) == 1  # a live run's partial is never swept
     assert StreamCache(root).used() >= 10 * entry_size
+
+
+def test_the_scrubber_never_shows_a_damaged_frame(tmp_path: Path) -> None:
+    root = tmp_path / "streams"
+    key = "c" * 40 + "-frames"
+    chunks = [FrameChunk(start, pattern_chunk(start, CHUNK)) for start in range(0, FRAMES, CHUNK)]
+    for _ in StreamCache(root).record(key, FrameStream(chunks, fps=24.0, width=WIDTH, height=HEIGHT, frame_count=FRAMES)):
+        pass
+    cache = StreamCache(root)
+    warnings: list[str] = []
+    assert all(np.array_equal(cache.read_frame(key, i, warnings.append), pattern_chunk(i, 1)[0]) for i in range(FRAMES))
+    path, row = cache.chunk_path(key, 9, warnings.append)
+    assert (path.name, row) == ("000002.npy", 1) and warnings == []
+
+    time.sleep(0.05)  # file times are coarse: let the change show in them as it would for any later edit
+    data = bytearray(path.read_bytes())
+    data[-(CHUNK - row) * HEIGHT * WIDTH * 3 + 5] ^= 0x80  # a byte of frame 9, already shown once
+    path.write_bytes(bytes(data))
+    assert cache.read_frame(key, 9, warnings.append) is None
+    assert len(warnings) == 1 and "does not match its hash at frame 9" in warnings[0], warnings
+    assert not (root / key).exists()  # dropped: the next run computes it again

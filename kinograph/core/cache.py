@@ -11,6 +11,7 @@ import contextlib
 import errno
 import logging
 import math
+import numbers
 import os
 import re
 import shutil
@@ -34,6 +35,7 @@ from kinograph.core.cache_checks import (
     ChunkRecord,
     Manifest,
     check_chunk,
+    check_frame,
     read_chunk,
     read_manifest,
     write_chunk,
@@ -201,14 +203,17 @@ class StreamCache:
 
         path, row = found
         try:
-            # chunk_path checked the file, header included: mapping it parses only that header.
+            # chunk_path checked the header and this frame: mapping the file parses only that header.
             pixels = np.load(path, mmap_mode="r", allow_pickle=False)
             return np.array(pixels[row])
         except (OSError, ValueError, IndexError):
             return None
 
     def chunk_path(self, key: str, index: int, warn: Warn | None = None) -> tuple[Path, int] | None:
-        """The checked file holding frame ``index`` and the frame's row in it (for viewers that map files)."""
+        """The file holding frame ``index`` and the frame's row in it (for viewers that map files).
+
+        The header and that frame are checked (the scrubber asks for every frame it shows).
+        """
         found = self._manifest(key, warn)
         if found is None:
             return None
@@ -217,12 +222,13 @@ class StreamCache:
             return None
         position = bisect.bisect_right([chunk.start for chunk in manifest.chunks], index) - 1
         chunk = manifest.chunks[position]
+        row = index - chunk.start
         try:
-            check_chunk(folder, chunk, manifest)
+            check_frame(folder, chunk, manifest, row)
         except (CacheDamaged, OSError) as exc:
             self._drop(folder, exc, warn)
             return None
-        return folder / chunk.name, index - chunk.start
+        return folder / chunk.name, row
 
     def record(self, key: str, stream: FrameStream, warn: Warn | None = None) -> FrameStream:
         """Pass ``stream`` through, writing each chunk; the entry is kept only when complete."""
@@ -406,22 +412,27 @@ class _EntryWriter:
                 version=VERSION,
                 key=self.key,
                 fps=float(stream.fps),
-                width=stream.width,
-                height=stream.height,
+                width=int(stream.width),
+                height=int(stream.height),
                 frame_count=self.frames,
                 audio=None if stream.audio is None else str(stream.audio),
-                meta={
-                    str(k): v for k, v in stream.meta.items()
-                    if isinstance(v, (str, int, float, bool)) and (not isinstance(v, float) or math.isfinite(v))
-                },
+                meta=_plain_meta(stream.meta),
                 hash=HASH,
                 chunks=self.chunks,
             )
-        except (ValidationError, TypeError, ValueError):
-            return  # a stream whose properties a manifest cannot hold is simply not cached
+        except (ValidationError, TypeError, ValueError) as exc:
+            self.stop(f"frames not cached: the stream's properties cannot be stored ({exc})")
+            return
         folder = self.cache.root / self.key
         try:
             write_manifest(self.partial, manifest)
+        except ValueError:
+            self.stop("frames not cached: the stream has too many frames for one cache entry")
+            return
+        except OSError as exc:
+            self.give_up(exc)
+            return
+        try:
             _remove(folder)
             os.replace(self.partial, folder)
         except OSError as exc:
@@ -502,6 +513,21 @@ def _process_start(pid: int) -> float | None:
         return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
         return None
+
+
+def _plain_meta(meta: dict[str, Any]) -> dict[str, str | int | float | bool]:
+    """The stream's simple properties (numpy scalars as Python ones); anything else is left out."""
+    kept: dict[str, str | int | float | bool] = {}
+    for name, value in meta.items():
+        if type(value).__name__ in ("bool", "bool_"):  # numpy's bool is no int
+            kept[str(name)] = bool(value)
+        elif isinstance(value, str):
+            kept[str(name)] = str(value)
+        elif isinstance(value, numbers.Integral):
+            kept[str(name)] = int(value)
+        elif isinstance(value, numbers.Real) and math.isfinite(value):
+            kept[str(name)] = float(value)
+    return kept
 
 
 def _folder_size(path: str) -> int:

@@ -2,13 +2,14 @@
 
 An entry is a folder ``<key>/`` holding ``manifest.json`` and chunk files ``000000.npy``,
 ``000001.npy``, ... The manifest names every chunk with its first frame, frame count, byte size
-and a content hash, and carries a checksum of itself. A chunk file is a plain ``.npy`` file
+and a content hash of each frame, and carries a checksum of itself. A chunk file is a plain ``.npy`` file
 (the editor memory-maps it) whose header must be byte for byte the one the cache writes for
 ``uint8 [frames, height, width, 3]``: nothing in a cache file is parsed beyond that, so a
 crafted file can neither unpickle nor reshape anything. Chunk names must be the ones the cache
 generates, so a manifest cannot point outside its folder.
 
-Hashing costs about 1 ms per MB (BLAKE2b); a file that passed is remembered by its stat
+Hashing costs about 1 ms per MB (BLAKE2b). Frames are hashed one by one, so a viewer showing
+one frame checks only that frame. A file (or frame) that passed is remembered by its stat
 signature (device, inode, size, mtime, ctime), so re-reading it in the same process does not
 hash it again while it is unchanged.
 """
@@ -25,7 +26,7 @@ import threading
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -36,11 +37,10 @@ MANIFEST = "manifest.json"
 FORMAT = "kinograph.stream-cache"
 VERSION = 2
 HASH = "blake2b-128"
-#: A manifest lists one line per chunk; even a 4 GB cache of tiny chunks stays far below this.
+#: A manifest lists about 36 bytes per frame: room for well over a million frames.
 MANIFEST_LIMIT = 64 * 1024**2
 #: An entry's folder name: content key and port (``[A-Za-z0-9_-]``), never a path.
 KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,199}")
-_BLOCK = 1024**2
 # A FIFO or device put where a chunk belongs must not block the open; no symlink is followed.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
@@ -83,7 +83,13 @@ class ChunkRecord(BaseModel):
     start: int = Field(ge=0)
     frames: int = Field(ge=1)
     bytes: int = Field(ge=1)
-    hash: str = Field(pattern=r"^[0-9a-f]{32}$")
+    hashes: list[Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]]
+
+    @model_validator(mode="after")
+    def _one_hash_per_frame(self) -> ChunkRecord:
+        if len(self.hashes) != self.frames:
+            raise ValueError(f"chunk {self.name} lists {len(self.hashes)} hashes for {self.frames} frames")
+        return self
 
 
 class Manifest(BaseModel):
@@ -122,18 +128,28 @@ class Manifest(BaseModel):
 
 # -- the memory of files that passed --
 
-_verified: OrderedDict[tuple[str, str], tuple[int, ...]] = OrderedDict()
+#: (path, row or WHOLE) -> (stat signature, expected hashes) of what passed
+_verified: OrderedDict[tuple[str, int], tuple[tuple[int, ...], tuple[str, ...]]] = OrderedDict()
 _verified_lock = threading.Lock()
 _VERIFIED_LIMIT = 8192
+WHOLE = -1
 
 
 def _signature(info: os.stat_result) -> tuple[int, ...]:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
-def _known_good(path: Path, digest: str, info: os.stat_result) -> bool:
+def _known_good(path: Path, row: int, expected: tuple[str, ...], info: os.stat_result) -> bool:
     with _verified_lock:
-        return _verified.get((str(path), digest)) == _signature(info)
+        return _verified.get((str(path), row)) == (_signature(info), expected)
+
+
+def _remember(path: Path, row: int, expected: tuple[str, ...], info: os.stat_result) -> None:
+    with _verified_lock:
+        _verified[(str(path), row)] = (_signature(info), expected)
+        _verified.move_to_end((str(path), row))
+        while len(_verified) > _VERIFIED_LIMIT:
+            _verified.popitem(last=False)
 
 
 def forget_checked() -> None:
@@ -143,30 +159,27 @@ def forget_checked() -> None:
         _manifests.clear()
 
 
-def _remember(path: Path, digest: str, info: os.stat_result) -> None:
-    with _verified_lock:
-        _verified[(str(path), digest)] = _signature(info)
-        _verified.move_to_end((str(path), digest))
-        while len(_verified) > _VERIFIED_LIMIT:
-            _verified.popitem(last=False)
-
-
 # -- chunks --
+
+
+def _digest(data: memoryview) -> str:
+    digest = new_hash()
+    digest.update(data)
+    return digest.hexdigest()
 
 
 def write_chunk(folder: Path, index: int, start: int, pixels: np.ndarray) -> ChunkRecord:
     """Write one C-contiguous ``uint8 [n, H, W, 3]`` chunk; OSError when the disk refuses."""
     frames, height, width, _ = pixels.shape
     header = chunk_header(frames, height, width)
-    digest = new_hash()
-    digest.update(header)
+    # One hash per frame: a viewer that shows one frame checks just that frame.
+    hashes = [_digest(memoryview(frame).cast("B")) for frame in pixels]
     data = memoryview(pixels).cast("B")
-    digest.update(data)
     name = chunk_name(index)
     with open(folder / name, "xb") as file:
         file.write(header)
         file.write(data)
-    return ChunkRecord(name=name, start=start, frames=frames, bytes=len(header) + len(data), hash=digest.hexdigest())
+    return ChunkRecord(name=name, start=start, frames=frames, bytes=len(header) + len(data), hashes=hashes)
 
 
 def _open_chunk(folder: Path, chunk: ChunkRecord) -> tuple[Any, os.stat_result]:
@@ -186,14 +199,6 @@ def _open_chunk(folder: Path, chunk: ChunkRecord) -> tuple[Any, os.stat_result]:
     return open(fd, "rb", buffering=0), info
 
 
-def _check_header(chunk: ChunkRecord, head: bytes | memoryview, manifest: Manifest) -> None:
-    if bytes(head) != chunk_header(chunk.frames, manifest.height, manifest.width):
-        raise CacheDamaged(
-            f"chunk {chunk.name} does not hold {chunk.frames} uint8 frames of "
-            f"{manifest.width}x{manifest.height} RGB"
-        )
-
-
 def _read_exactly(file: Any, view: memoryview) -> None:
     done = 0
     while done < len(view):
@@ -203,56 +208,80 @@ def _read_exactly(file: Any, view: memoryview) -> None:
         done += count
 
 
+def _check_header(file: Any, chunk: ChunkRecord, manifest: Manifest) -> int:
+    """Read and compare the chunk's header; its size (where the frames begin)."""
+    expected = chunk_header(chunk.frames, manifest.height, manifest.width)
+    head = bytearray(len(expected))
+    _read_exactly(file, memoryview(head))
+    if head != expected:
+        raise CacheDamaged(
+            f"chunk {chunk.name} does not hold {chunk.frames} uint8 frames of "
+            f"{manifest.width}x{manifest.height} RGB"
+        )
+    return len(expected)
+
+
+def _check_frame_hash(chunk: ChunkRecord, row: int, data: memoryview) -> None:
+    if _digest(data) != chunk.hashes[row]:
+        raise CacheDamaged(f"chunk {chunk.name} does not match its hash at frame {chunk.start + row} (its content changed)")
+
+
 def check_chunk(folder: Path, chunk: ChunkRecord, manifest: Manifest) -> None:
     """Raise :class:`CacheDamaged` unless the chunk file is exactly what the manifest lists."""
+    path = folder / chunk.name
+    expected = tuple(chunk.hashes)
     file, info = _open_chunk(folder, chunk)
     with file:
-        if _known_good(folder / chunk.name, chunk.hash, info):
+        if _known_good(path, WHOLE, expected, info):
             return
-        header_size = len(chunk_header(chunk.frames, manifest.height, manifest.width))
-        block = bytearray(min(_BLOCK, chunk.bytes))
-        view = memoryview(block)
-        digest = new_hash()
-        left = chunk.bytes
-        first = True
-        while left:
-            size = min(left, len(block))
-            _read_exactly(file, view[:size])
-            if first:
-                _check_header(chunk, view[:header_size], manifest)
-                first = False
-            digest.update(view[:size])
-            left -= size
+        _check_header(file, chunk, manifest)
+        frame = memoryview(bytearray(manifest.height * manifest.width * 3))
+        for row in range(chunk.frames):
+            _read_exactly(file, frame)
+            _check_frame_hash(chunk, row, frame)
         if file.read(1):
             raise CacheDamaged(f"chunk {chunk.name} grew while it was read")
-    if digest.hexdigest() != chunk.hash:
-        raise CacheDamaged(f"chunk {chunk.name} does not match its hash (its content changed)")
-    _remember(folder / chunk.name, chunk.hash, info)
+    _remember(path, WHOLE, expected, info)
+
+
+def check_frame(folder: Path, chunk: ChunkRecord, manifest: Manifest, row: int) -> None:
+    """Like :func:`check_chunk` for one frame of the chunk (and its header): what a viewer needs."""
+    path = folder / chunk.name
+    expected = (chunk.hashes[row],)
+    file, info = _open_chunk(folder, chunk)
+    with file:
+        if _known_good(path, WHOLE, tuple(chunk.hashes), info) or _known_good(path, row, expected, info):
+            return
+        header_size = _check_header(file, chunk, manifest)
+        frame = memoryview(bytearray(manifest.height * manifest.width * 3))
+        file.seek(header_size + row * len(frame))
+        _read_exactly(file, frame)
+        _check_frame_hash(chunk, row, frame)
+    _remember(path, row, expected, info)
 
 
 def read_chunk(folder: Path, chunk: ChunkRecord, manifest: Manifest) -> np.ndarray:
     """The chunk's frames ``uint8 [n, H, W, 3]`` (writable), checked; :class:`CacheDamaged` otherwise."""
     import numpy as np
 
+    path = folder / chunk.name
+    expected = tuple(chunk.hashes)
     file, info = _open_chunk(folder, chunk)
-    buffer = bytearray(chunk.bytes)
-    view = memoryview(buffer)
     with file:
+        header_size = _check_header(file, chunk, manifest)
+        buffer = bytearray(chunk.bytes - header_size)
+        view = memoryview(buffer)
         _read_exactly(file, view)
         if file.read(1):
             raise CacheDamaged(f"chunk {chunk.name} grew while it was read")
-    header_size = len(chunk_header(chunk.frames, manifest.height, manifest.width))
-    _check_header(chunk, view[:header_size], manifest)
     # The bytes used are the bytes hashed: a file that passed earlier is trusted again only
     # while its stat signature is unchanged.
-    if not _known_good(folder / chunk.name, chunk.hash, info):
-        digest = new_hash()
-        digest.update(view)
-        if digest.hexdigest() != chunk.hash:
-            raise CacheDamaged(f"chunk {chunk.name} does not match its hash (its content changed)")
-        _remember(folder / chunk.name, chunk.hash, info)
-    pixels = np.frombuffer(buffer, dtype=np.uint8, offset=header_size)
-    return pixels.reshape(chunk.frames, manifest.height, manifest.width, 3)
+    if not _known_good(path, WHOLE, expected, info):
+        size = manifest.height * manifest.width * 3
+        for row in range(chunk.frames):
+            _check_frame_hash(chunk, row, view[row * size : (row + 1) * size])
+        _remember(path, WHOLE, expected, info)
+    return np.frombuffer(buffer, dtype=np.uint8).reshape(chunk.frames, manifest.height, manifest.width, 3)
 
 
 # -- manifests --
@@ -280,10 +309,13 @@ def manifest_text(manifest: Manifest) -> bytes:
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> None:
-    """Write ``manifest.json`` into an entry folder (OSError when the disk refuses)."""
+    """Write ``manifest.json`` into an entry folder.
+
+    OSError when the disk refuses; ValueError when the manifest would pass the size limit.
+    """
     text = manifest_text(manifest)
     if len(text) > MANIFEST_LIMIT:
-        raise OSError(f"the manifest would be {len(text)} bytes, over the {MANIFEST_LIMIT}-byte limit")
+        raise ValueError(f"the manifest would be {len(text)} bytes, over the {MANIFEST_LIMIT}-byte limit")
     (folder / MANIFEST).write_bytes(text)
 
 
