@@ -184,9 +184,9 @@ def test_measured_values_are_the_move_relative_to_the_first_frame(known_clips) -
     z0 = move.zoom[0]
     # Frame 0 shows 1/z0 of the photo (unrotated): a pan of p photo widths is p * z0 frame widths.
     assert motion.zoom[-1] == pytest.approx(move.zoom[-1] / z0, rel=1e-3)
-    assert motion.rotation[-1] == pytest.approx(move.rotation[-1] - move.rotation[0], abs=0.03)
-    assert motion.pan_x[-1] == pytest.approx((move.pan_x[-1] - move.pan_x[0]) * z0, abs=0.002)
-    assert motion.pan_y[-1] == pytest.approx((move.pan_y[-1] - move.pan_y[0]) * z0, abs=0.002)
+    assert motion.rotation[-1] == pytest.approx(move.rotation[-1] - move.rotation[0], abs=0.01)
+    assert motion.pan_x[-1] == pytest.approx((move.pan_x[-1] - move.pan_x[0]) * z0, abs=5e-4)
+    assert motion.pan_y[-1] == pytest.approx((move.pan_y[-1] - move.pan_y[0]) * z0, abs=5e-4)
 
 
 def test_dense_flow_method_meets_the_same_bound(known_clips) -> None:
@@ -211,18 +211,38 @@ def test_a_static_shot_reads_exactly_zero() -> None:
 
 def test_a_moving_object_over_a_static_background_is_no_camera_motion() -> None:
     background = photo(*SIZE, seed=4)
-    thing = photo(140, 120, seed=40)
+    thing = photo(220, 200, seed=40)  # a fifth of the frame, as textured as the background
     frames = []
     for k in range(40):
         frame = background.copy()
-        x = 60 + 9 * k
-        frame[150:270, x : x + 140] = thing
+        x = 40 + 9 * k
+        frame[100:300, x : x + 220] = thing
         frames.append(frame)
     motion = measure_chunks(chunks_of(h264(np.stack(frames))), 24.0, flow_grid=4)
     assert max(map(abs, motion.pan_x + motion.pan_y + motion.rotation)) < 1e-4
     assert max(abs(z - 1) for z in motion.zoom) < 1e-5
     # The object was seen (as local motion on the grid), not missed.
     assert motion.flow is not None and np.abs(motion.flow[-1, ..., 0]).max() * SIZE[0] > 20
+
+
+def test_local_motion_lands_on_the_flow_grid_in_animates_units() -> None:
+    """The right third of a still shot slides down 1 px a frame: no camera motion, and the grid
+    cells over that third say where their content was in the first frame (1 px further up a frame)."""
+    background = photo(*SIZE, seed=11)
+    tall = photo(214, 460, seed=12)
+    frames = []
+    for k in range(30):
+        frame = background.copy()
+        frame[:, 426:] = tall[100 - k : 460 - k]
+        frames.append(frame)
+    motion = measure_chunks(chunks_of(h264(np.stack(frames))), 24.0, flow_grid=6)
+    assert set(motion.pan_x + motion.pan_y + motion.rotation) == {0.0} and set(motion.zoom) == {1.0}
+    assert motion.flow is not None and motion.flow.shape == (30, 6, 6, 2)
+    flow_px = motion.flow * np.array([SIZE[0], SIZE[1]], np.float32)
+    for k in (10, 29):
+        assert not flow_px[k, :, :4].any()  # cells over the still part
+        assert np.abs(flow_px[k, :, 4:, 1] + k).max() < 1.5, flow_px[k, ..., 1]
+        assert np.abs(flow_px[k, :, 4:, 0]).max() < 0.5
 
 
 def test_a_scene_cut_starts_a_new_segment_with_the_camera_held() -> None:

@@ -51,6 +51,9 @@ STATIC_CHI2 = 13.3
 #: Tracking is never more precise than this (working-size pixels per point), however well the
 #: points agree: H.264 copies static blocks exactly, which would make noise look significant.
 POINT_PRECISION = 0.02
+#: RANSAC's inlier distance (working-size pixels). Tight on purpose: with a loose one, a tilt that
+#: half-fits both a still background and a slowly moving object can win over the background.
+RANSAC_THRESHOLD = 0.3
 #: A step whose fit keeps fewer than this share of the tracked points is not trusted.
 MIN_INLIER_RATIO = 0.2
 #: With at least this many corners in both frames, a failed fit means the picture changed (a cut).
@@ -277,8 +280,8 @@ class MotionMeter:
             dense = self._dense_flow(gray) if (self.method == "flow" or self.flow_grid) else None
             pairs = self._pairs(gray, strength, dense)
             if pairs is not None:
-                precision = POINT_PRECISION * self.size[0] / self._small[0]
-                measured = fit_similarity(*pairs, self.size, precision)
+                to_full = self.size[0] / self._small[0]
+                measured = fit_similarity(*pairs, self.size, POINT_PRECISION * to_full, RANSAC_THRESHOLD * to_full)
                 if measured is not None:
                     fit, inlier_ratio = measured
                     support = round(inlier_ratio * len(pairs[0]))
@@ -462,7 +465,11 @@ def measure_chunks(
 
 
 def fit_similarity(
-    cur: np.ndarray, prev: np.ndarray, size: tuple[int, int] | None, precision: float = POINT_PRECISION
+    cur: np.ndarray,
+    prev: np.ndarray,
+    size: tuple[int, int] | None,
+    precision: float = POINT_PRECISION,
+    threshold: float = RANSAC_THRESHOLD,
 ) -> tuple[StepFit, float] | None:
     """Robust similarity ``cur -> prev`` (full-size pixels) and its inlier ratio, or None.
 
@@ -474,7 +481,7 @@ def fit_similarity(
 
     assert size is not None
     _, mask = cv2.estimateAffinePartial2D(
-        cur, prev, method=cv2.RANSAC, ransacReprojThreshold=1.0, maxIters=2000, confidence=0.999, refineIters=0
+        cur, prev, method=cv2.RANSAC, ransacReprojThreshold=threshold, maxIters=2000, confidence=0.999, refineIters=0
     )
     if mask is None:
         return None
