@@ -462,7 +462,9 @@ class _Run(StreamFanOut):
         stream = traced(stream, node_id, self.cancel, hooks)
         consumers = self.consumers.get((node_id, port), [])
         if self.options.use_cache and self.should_record(node_id, port, consumers):
-            stream = self.session.streams.record(self.port_key(node_id, port), stream)
+            stream = self.session.streams.record(
+                self.port_key(node_id, port), stream, warn=lambda message: self.warn(node_id, message)
+            )
         return stream
 
     def should_record(self, node_id: str, port: str, consumers: list[str]) -> bool:
@@ -491,7 +493,7 @@ class _Run(StreamFanOut):
         for out in cls.outputs:
             key = self.port_key(node_id, out.name)
             if self.is_stream(node_id, out.name):
-                stream = self.session.streams.replay(key)
+                stream = self.session.streams.replay(key, warn=lambda message: self.warn(node_id, message))
                 if stream is not None:
                     self.values[(node_id, out.name)] = stream
             else:
