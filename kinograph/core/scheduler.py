@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import shutil
-import tempfile
 import threading
 import time
 import traceback
@@ -20,9 +19,9 @@ from typing import Any
 
 from kinograph.core import streams as stream_module
 from kinograph.core.cache import StreamCache, ValueCache
-from kinograph.core.context import MODELS, CancelToken, ModelStore, RunContext
+from kinograph.core.context import MODELS, CancelToken, ModelStore, RunContext, new_run_folder
 from kinograph.core.devices import check_device_spec, choose_device, resolve_device
-from kinograph.core.errors import Cancelled, GraphError, KinographError, UpstreamFailed
+from kinograph.core.errors import MESSAGE_LIMIT, Cancelled, GraphError, KinographError, UpstreamFailed, shown
 from kinograph.core.events import EventBus, Subscriber
 from kinograph.core.fan_out import StreamFanOut
 from kinograph.core.frames import FrameStream
@@ -128,7 +127,7 @@ class _Run(StreamFanOut):
         #: skipped node -> the failed node that caused it
         self.failed_root: dict[str, str] = {}
         self.open_streams: dict[str, int] = {}
-        self.temp_root = Path(tempfile.mkdtemp(prefix="kinograph-run-"))
+        self.temp_root = new_run_folder()  # sweeps folders of killed runs first
         self._device: str | None = None
         self._streaming: dict[tuple[str, str], bool] = {}
         self.cancelled = False
@@ -542,12 +541,12 @@ class _Run(StreamFanOut):
 
     def fail(self, node_id: str, exc: BaseException) -> None:
         if isinstance(exc, KinographError):
-            message = str(exc)
+            message = str(exc)  # escaped and clipped already
         elif isinstance(exc, OSError) and exc.filename:
             # Files are the user's business: say which one, not which errno.
-            message = f"cannot access {exc.filename}: {exc.strerror or exc}"
+            message = shown(f"cannot access {exc.filename}: {exc.strerror or exc}", MESSAGE_LIMIT)
         else:
-            message = f"{type(exc).__name__}: {exc}"
+            message = shown(f"{type(exc).__name__}: {exc}", MESSAGE_LIMIT)
         detail = "".join(traceback.format_exception(exc))
         self.set_state(node_id, "failed")
         self.result.failures.append(Failure(node_id, self.snapshot.nodes[node_id].type, message, detail))
@@ -564,6 +563,7 @@ class _Run(StreamFanOut):
             self.bus.emit("node_progress", node_id, done=done, total=total)
 
     def warn(self, node_id: str, message: str) -> None:
+        message = shown(message, MESSAGE_LIMIT)  # a node may echo what a graph holds
         self.result.warnings.append((node_id, message))
         self.bus.emit("node_warning", node_id, message=message)
 
