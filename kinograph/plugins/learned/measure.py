@@ -279,7 +279,7 @@ class MotionMeter:
         if cut_score <= self.cut_threshold and not flat:
             dense = self._dense_flow(gray) if (self.method == "flow" or self.flow_grid) else None
             pairs = self._pairs(gray, strength, dense)
-            if pairs is not None:
+            if pairs is not None and self.size is not None:
                 to_full = self.size[0] / self._small[0]
                 measured = fit_similarity(*pairs, self.size, POINT_PRECISION * to_full, RANSAC_THRESHOLD * to_full)
                 if measured is not None:
@@ -467,7 +467,7 @@ def measure_chunks(
 def fit_similarity(
     cur: np.ndarray,
     prev: np.ndarray,
-    size: tuple[int, int] | None,
+    size: tuple[int, int],
     precision: float = POINT_PRECISION,
     threshold: float = RANSAC_THRESHOLD,
 ) -> tuple[StepFit, float] | None:
@@ -479,7 +479,6 @@ def fit_similarity(
     import cv2
     import numpy as np
 
-    assert size is not None
     _, mask = cv2.estimateAffinePartial2D(
         cur, prev, method=cv2.RANSAC, ransacReprojThreshold=threshold, maxIters=2000, confidence=0.999, refineIters=0
     )
@@ -506,11 +505,13 @@ def fit_similarity(
         sigma = 1.4826 * float(np.median(np.abs(residual)))
         weights = np.minimum(1.0, 1.345 * max(sigma, 1e-6) / np.maximum(np.abs(residual), 1e-12))
     a, b, tx, ty = (float(v) for v in params)
+    if not all(math.isfinite(v) for v in (a, b, tx, ty)) or a * a + b * b < 1e-6:
+        return None
     normal = (design * weights[:, None]).T @ design
     sigma = max(sigma, precision)
-    covariance = sigma * sigma * np.linalg.inv(normal)
     change = np.array([a - 1.0, b, tx, ty])
-    chi2 = float(change @ np.linalg.solve(covariance, change))
+    # Chi-square of the change against its covariance, sigma^2 * normal^-1 (no inverse needed).
+    chi2 = float(change @ normal @ change) / (sigma * sigma)
     if chi2 < STATIC_CHI2:
         return StepFit.identity(), float(inliers.mean())
     return StepFit(a, b, tx, ty), float(inliers.mean())
