@@ -166,7 +166,7 @@ def test_thousand_node_chain_has_no_recursion_limit(session: Session, registry: 
     previous = "n0.value"
     for i in range(1, 1000):
         graph.add_node("test.add", f"a{i}", {"offset": 1})
-        graph.links.append(__import__("kinograph.api", fromlist=["Link"]).Link.parse(previous, f"a{i}.a"))
+        graph.links.append(__import__("kinograph.host", fromlist=["Link"]).Link.parse(previous, f"a{i}.a"))
         previous = f"a{i}.sum"
     graph.add_node("test.record", "rec")
     graph.connect(previous, "rec.value")
