@@ -107,11 +107,6 @@ def test_a_path_too_long_for_the_os_is_a_short_clear_error(capsys: pytest.Captur
     assert "\u2026" in err  # shortened in the middle, not cut silently
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/validation.py stats input paths without catching OSError (name too long) or "
-    "ValueError (NUL); remove this mark when it does",
-)
 @pytest.mark.parametrize("bad", ["x" * 5000, "a\x00b.bin"], ids=["too-long", "nul"])
 def test_an_impossible_input_path_param_is_a_clear_error(
     registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str
@@ -342,3 +337,19 @@ def test_set_values_of_the_right_kind_are_taken(registry: Registry, tmp_path: Pa
     params = {name: graph.nodes[node].params[name] for node, name in
               [("animate", "fps"), ("write", "copy_audio"), ("write", "image_sequence"), ("write", "crf")]}
     assert params == {"fps": 30, "copy_audio": False, "image_sequence": True, "crf": 20}
+
+
+@pytest.mark.parametrize(
+    ("node", "param", "value", "said"),
+    [
+        ("kinograph.frames.test_pattern", "fps", True, "takes a number, not true"),
+        ("kinograph.frames.test_pattern", "width", False, "takes a number, not false"),
+        ("kinograph.video.write", "copy_audio", 1, "takes true or false, not the number 1"),
+    ],
+)
+def test_true_for_a_number_and_a_number_for_true_are_refused_in_graph_files(
+    registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str], node: str, param: str, value: object,
+    said: str,
+) -> None:
+    data = {"format": "kinograph.graph", "version": 1, "nodes": {"n": {"type": node, "params": {param: value}}}}
+    rejected(capsys, write(tmp_path, data), f"nodes.n.params.{param}: {said}")

@@ -15,9 +15,11 @@ and the path widgets to resolve relative paths against the current folder.
 from __future__ import annotations
 
 import functools
+import types
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 XKEY = "x-kinograph"
 COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
@@ -27,6 +29,35 @@ class NodeParams(BaseModel):
     """Base class of every node's ``Params``: unknown params are errors, values are checked."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_true_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic's lax mode reads true as 1 and 1 as true; in a graph file that is a mistake
+        # (``"fps": true``), so say so instead of running with a number nobody wrote.
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        kinds = scalar_kinds(field.annotation)
+        if isinstance(value, bool) and kinds & {int, float} and bool not in kinds:
+            raise PydanticCustomError("number_not_bool", "takes a number, not {value}", {"value": str(value).lower()})
+        if isinstance(value, int | float) and not isinstance(value, bool) and kinds == {bool}:
+            raise PydanticCustomError("bool_not_number", "takes true or false, not the number {value}", {"value": value})
+        return value
+
+
+def scalar_kinds(annotation: Any) -> set[type]:
+    """The plain scalar types (bool, int, float, str) a field annotation admits."""
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return scalar_kinds(typing.get_args(annotation)[0])
+    if origin is typing.Literal:
+        return {type(v) for v in typing.get_args(annotation)}
+    if origin in (typing.Union, types.UnionType):
+        return set().union(*(scalar_kinds(a) for a in typing.get_args(annotation)))
+    return {annotation} if annotation in (bool, int, float, str) else set()
 
 
 def _extra(**keys: Any) -> dict[str, Any]:

@@ -153,20 +153,31 @@ def _path_problems(graph: Graph, node_id: str, cls: type[Node], params: object) 
             continue
         try:
             resolved = resolve_path(value, graph.base_dir)
+            problems.extend(_input_path_problems(where, value, resolved, must_exist))
+        except (OSError, ValueError) as exc:  # a name too long for the OS, a NUL byte, ...
+            problems.append(Problem(where, f"cannot use this path: {_os_reason(exc)}", "fix the path"))
         except Exception as exc:
             problems.append(Problem(where, str(exc)))
-            continue
-        if glob.has_magic(resolved) and not value.startswith(PACKAGE_SCHEME):
-            matches = glob.glob(resolved)
-            if not matches and must_exist:
-                problems.append(Problem(where, f"no files match {value!r} ({resolved})"))
-            special = next((m for m in matches if special_file_kind(m)), None)
-            if special is not None:
-                problems.append(_special_problem(where, special))
-        elif special_file_kind(resolved):
-            problems.append(_special_problem(where, resolved))
-        elif must_exist and not Path(resolved).exists():
-            problems.append(Problem(where, f"file does not exist: {resolved}", "fix the path or use --set"))
+    return problems
+
+
+def _os_reason(exc: BaseException) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
+def _input_path_problems(where: str, value: str, resolved: str, must_exist: bool) -> list[Problem]:
+    problems = []
+    if glob.has_magic(resolved) and not value.startswith(PACKAGE_SCHEME):
+        matches = glob.glob(resolved)
+        if not matches and must_exist:
+            problems.append(Problem(where, f"no files match {value!r} ({resolved})"))
+        special = next((m for m in matches if special_file_kind(m)), None)
+        if special is not None:
+            problems.append(_special_problem(where, special))
+    elif special_file_kind(resolved):
+        problems.append(_special_problem(where, resolved))
+    elif must_exist and not Path(resolved).exists():
+        problems.append(Problem(where, f"file does not exist: {resolved}", "fix the path or use --set"))
     return problems
 
 
@@ -188,20 +199,26 @@ def _output_problems(graph: Graph, wanted: set[str]) -> list[Problem]:
         try:
             params = cls.Params.model_validate(node.params)
             resolved = resolve_param_paths(params, graph.base_dir)
+            for name, widget in path_fields(cls.Params).items():
+                if widget == "input_path" and name in resolved:
+                    matches = glob.glob(resolved[name]) if glob.has_magic(resolved[name]) else [resolved[name]]
+                    reads.extend((node_id, name, os.path.realpath(m)) for m in matches)
         except Exception:
             continue  # reported on the node itself
-        for name, widget in path_fields(cls.Params).items():
-            if widget == "input_path" and name in resolved:
-                matches = glob.glob(resolved[name]) if glob.has_magic(resolved[name]) else [resolved[name]]
-                reads.extend((node_id, name, os.path.realpath(m)) for m in matches)
         if node_id not in wanted:
             continue
         if_exists = getattr(params, "if_exists", "overwrite")
         for name, path, folder in written_places(cls, params):
-            problem = output_problem(Path(path), if_exists, folder=folder)
+            where = f"nodes.{node_id}.params.{name}"
+            try:
+                problem = output_problem(Path(path), if_exists, folder=folder)
+                real = os.path.realpath(path)
+            except (OSError, ValueError) as exc:
+                problems.append(Problem(where, f"cannot write there: {_os_reason(exc)}", "fix the path"))
+                continue
             if problem:
-                problems.append(Problem(f"nodes.{node_id}.params.{name}", problem))
-            writes.append((node_id, name, os.path.realpath(path), folder, if_exists))
+                problems.append(Problem(where, problem))
+            writes.append((node_id, name, real, folder, if_exists))
     for index, (node_id, name, place, folder, if_exists) in enumerate(writes):
         where = f"nodes.{node_id}.params.{name}"
         for reader, param, read in reads:
