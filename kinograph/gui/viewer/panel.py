@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from kinograph.gui.viewer.frame_source import CachedFrames, FrameSource, VideoFrames
 from kinograph.gui.viewer.image_view import ImageView
+from kinograph.gui.viewer.metrics_view import MetricsView, is_metrics
 from kinograph.gui.viewer.pixels import image_of
 from kinograph.gui.viewer.plots import FeaturesPlot, MotionPlot
 from kinograph.gui.viewer.stream_view import StreamView
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
-PAGES = ("message", "image", "features", "motion", "stream", "file", "text")
+PAGES = ("message", "image", "features", "motion", "stream", "file", "text", "metrics")
 
 
 class ArrayFrames(FrameSource):
@@ -151,8 +152,10 @@ class ViewerPanel(QWidget):
         # text
         self.text = QPlainTextEdit(self)
         self.text.setReadOnly(True)
+        # metrics (evaluation results): a table and per-frame plots
+        self.metrics = MetricsView(self)
         for name, widget in zip(PAGES, (self.message, image_page, features_page, motion_page, self.stream,
-                                        file_page, self.text), strict=True):
+                                        file_page, self.text, self.metrics), strict=True):
             self.page[name] = widget
             self.pages.addWidget(widget)
 
@@ -160,7 +163,7 @@ class ViewerPanel(QWidget):
 
     @property
     def kind(self) -> str:
-        """The page shown now: message, image, features, motion, stream, file or text."""
+        """The page shown now: message, image, features, motion, stream, file, text or metrics."""
         current = self.pages.currentWidget()
         return next(name for name, widget in self.page.items() if widget is current)
 
@@ -226,6 +229,10 @@ class ViewerPanel(QWidget):
         self._message(f"No value of {port!r} was kept in the last run.")
 
     def _show_value(self, value: Any, type_name: str) -> None:
+        if is_metrics(value):
+            self.metrics.set_metrics(value)
+            self.pages.setCurrentWidget(self.page["metrics"])
+            return
         if type_name == "Motion" or all(hasattr(value, a) for a in ("pan_x", "pan_y", "zoom", "rotation")):
             self._show_motion(value)
             return

@@ -64,6 +64,10 @@ def _draw_curve(painter: QPainter, rect: QRectF, values: Sequence[float], color:
                      f"{lo:.4g} … {hi:.4g}")
 
 
+#: the curve panel drawing, for other viewer pages (metrics)
+draw_curve = _draw_curve
+
+
 class MotionPlot(QWidget):
     """One small panel per motion parameter (pan_x, pan_y, zoom, rotation) over the steps."""
 

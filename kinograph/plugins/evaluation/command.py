@@ -137,7 +137,8 @@ def run_video(args: argparse.Namespace) -> int:
     for path, name in zip(videos, names, strict=True):
         err(f"measuring {name} ...")
         try:
-            found = measure_video(decoded_chunks(path, infos[path]), infos[path].fps, sheet_frames=sheet)
+            info = infos[path]
+            found = measure_video(decoded_chunks(path, info), info.fps, sheet_frames=sheet, frame_count=info.frames)
         except KinographError as exc:
             err(f"error: {name}: {exc}")
             failed += 1
@@ -228,7 +229,9 @@ def _check_one(
 ) -> InterpolationCheck:
     from kinograph.plugins.evaluation.interpolation_quality import InterpolationCheck
 
-    check = InterpolationCheck(settings, info.fps, info.height, info.width, backend=backend, sheet_rows=sheet)
+    check = InterpolationCheck(
+        settings, info.fps, info.height, info.width, backend=backend, sheet_rows=sheet, frame_count=info.frames
+    )
     frames = (frame for chunk in decoded_chunks(path, info) for frame in chunk)
     if pair is None or folder is None:
         for frame in frames:

@@ -1,8 +1,7 @@
 """Contact sheets: a grid of frames, each captioned with its time, for people to judge.
 
-Frames are picked while a video streams by, without knowing its length: :class:`EvenSampler`
-keeps every ``stride``-th item and doubles the stride whenever it holds too many, so it ends
-with evenly spaced frames from the whole video in bounded memory.
+Frames are picked while a video streams by (:class:`EvenSampler`), evenly spaced over the whole
+video, in bounded memory, even when its length is not known in advance.
 
 A sheet is ``cols * tile_w`` wide and ``rows * tile_h`` tall. A tile is the frame scaled to the
 tile width (every frame of a video has one size, so every tile too) above a caption strip of
@@ -27,39 +26,50 @@ CAPTION_COLOR = (230, 230, 230)
 
 
 class EvenSampler:
-    """Keeps at most ``2 * limit`` items evenly spaced over a stream of unknown length.
+    """Picks ``limit`` evenly spaced items of a stream, in bounded memory.
 
+    With the stream's length (``total``) known, exactly the evenly spaced indices are kept.
+    Without it, every ``stride``-th item is kept and the stride doubles whenever more than
+    ``4 * limit`` are held, so the kept items stay evenly spaced over all seen so far.
     ``offer(index, make)`` calls ``make()`` only for an index it keeps (so thumbnails are made
-    for kept frames only); :meth:`picked` returns at most ``limit`` evenly spaced items.
+    for kept frames only); :meth:`picked` returns at most ``limit`` evenly spread items.
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, total: int | None = None) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         self.limit = limit
         self.stride = 1
         self.items: list[tuple[int, Any]] = []
+        self.wanted: set[int] | None = None
+        if total is not None and total > 0:
+            self.wanted = set(spread(total, limit))
 
     def wants(self, index: int) -> bool:
+        if self.wanted is not None:
+            return index in self.wanted
         return index % self.stride == 0
 
     def offer(self, index: int, make: Any) -> None:
         if not self.wants(index):
             return
         self.items.append((index, make()))
-        if len(self.items) > 2 * self.limit:
+        if self.wanted is None and len(self.items) > 4 * self.limit:
             self.stride *= 2
             self.items = [(i, item) for i, item in self.items if i % self.stride == 0]
 
     def picked(self) -> list[tuple[int, Any]]:
         """At most ``limit`` of the kept items, evenly spread, first and last included."""
-        n = len(self.items)
-        if n <= self.limit:
-            return list(self.items)
-        if self.limit == 1:
-            return [self.items[0]]
-        chosen = sorted({round(k * (n - 1) / (self.limit - 1)) for k in range(self.limit)})
-        return [self.items[i] for i in chosen]
+        return [self.items[i] for i in spread(len(self.items), self.limit)]
+
+
+def spread(count: int, limit: int) -> list[int]:
+    """At most ``limit`` evenly spaced indices of ``range(count)``, first and last included."""
+    if count <= limit:
+        return list(range(count))
+    if limit == 1:
+        return [0]
+    return sorted({round(k * (count - 1) / (limit - 1)) for k in range(limit)})
 
 
 def thumbnail(frame: np.ndarray, width: int = TILE_WIDTH) -> np.ndarray:

@@ -83,7 +83,7 @@ def interpolation_figures(checks: Mapping[str, InterpolationCheck], folder: Path
         figure = scatter_figure(f"{name}: rebuilt frames vs the dropped originals", [("PSNR (dB)", psnr), ("SSIM", ssim)])
         written.append(save_figure(figure, output_target(folder / f"{stem}_interpolation.png")))
         rows = []
-        for index, pictures in check.sampler.picked():
+        for index, pictures in check.samples():
             row = [Tile(pictures["truth"], f"{time_label(index, check.fps)}  original")]
             for s in scores:
                 at = s.frames.index(index)

@@ -134,6 +134,7 @@ class InterpolationCheck:
         backend: str = "opencv",
         sheet_rows: int = SHEET_ROWS,
         scene_cut_threshold: float = 0.12,
+        frame_count: int | None = None,
     ) -> None:
         if fps <= 0:
             raise KinographError(f"the video's frame rate is {fps}; interpolation needs a positive one")
@@ -150,7 +151,9 @@ class InterpolationCheck:
         self.scores = {s: SettingScores(s) for s in self.settings}
         self.fps = fps
         self.count = 0
-        self.sampler = EvenSampler(max(1, sheet_rows))
+        # the dropped frames that get a pair are 1, 3, ... up to frame_count - 2: (frame_count - 1) // 2
+        scored = (frame_count - 1) // 2 if frame_count else None
+        self.sampler = EvenSampler(max(1, sheet_rows), scored)
         self._prev: tuple[np.ndarray, Any] | None = None  # last kept frame and its histogram
         self._dropped: np.ndarray | None = None
 
@@ -170,6 +173,10 @@ class InterpolationCheck:
         self._prev = (np.array(frame), hist)
         self._dropped = None
         return made
+
+    def samples(self) -> list[tuple[int, dict[str, Any]]]:
+        """Evenly spaced scored frames for a contact sheet: (frame index, thumbnails by column)."""
+        return [item for _, item in self.sampler.picked()]
 
     def finish(self) -> np.ndarray | None:
         """The last kept frame (the rebuilt videos end with it), or None for an empty video."""
@@ -191,7 +198,8 @@ class InterpolationCheck:
             scores.ssim.append(ssim(truth, middle))
             made[setting.label] = frames
             rebuilt[setting] = middle
-        self.sampler.offer(truth_index, lambda: self._sample(truth, rebuilt))
+        # the sampler counts scored frames (0, 1, 2, ...), which are frames 1, 3, 5, ...
+        self.sampler.offer((truth_index - 1) // 2, lambda: (truth_index, self._sample(truth, rebuilt)))
         return made
 
     def _sample(self, truth: np.ndarray, rebuilt: dict[Setting, np.ndarray]) -> dict[str, Any]:

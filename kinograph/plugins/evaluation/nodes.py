@@ -96,7 +96,9 @@ class VideoMetrics(Node):
         if frames.fps <= 0:
             raise NodeFailure(f"the stream has fps {frames.fps}; jerk needs a positive frame rate")
         name = self.params.name
-        found = measure_video(pixels_of(ctx, frames), frames.fps, cancel=ctx.check_cancelled)
+        found = measure_video(
+            pixels_of(ctx, frames), frames.fps, cancel=ctx.check_cancelled, frame_count=frames.frame_count
+        )
         for warning in found.warnings:
             ctx.warn(warning)
         report = new_report()

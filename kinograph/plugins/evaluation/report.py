@@ -106,7 +106,7 @@ class Report:
             return header, rows
         header = ["metric", "unit", *[str(r[self.label]) for r in self.results]]
         rows = [
-            [m.title, m.unit, *[cell(r[m.key], m.decimals) for r in self.results]]
+            [m.title, m.unit or "-", *[cell(r[m.key], m.decimals) for r in self.results]]
             for m in self.measures
             if m.key != self.label
         ]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kinograph.api import FrameStream, KinographError, RunContext
-from kinograph.plugins.media.load_video import constant_rate, decoded_frames, probe
+from kinograph.plugins.media.load_video import constant_rate, decoded_frames, frames_between, probe
 from kinograph.plugins.media.write_video import WriteVideo
 
 if TYPE_CHECKING:
@@ -83,7 +83,9 @@ def compare_videos(first: str, second: str, out: Path, labels: tuple[str, str] |
     info_a, info_b = probe(first), probe(second)
     left_label, right_label = labels or distinct_names(first, second)
     left = (pixels for _, pixels in decoded_frames(first, 0.0, None, info_a.rotation))
-    right = constant_rate(decoded_frames(second, 0.0, None, info_b.rotation), 0.0, info_a.fps, None)
+    # B's frames at A's rate, as many as B's duration holds at that rate
+    count = frames_between(0.0, info_b.duration, info_a.fps) if info_b.duration else None
+    right = constant_rate(decoded_frames(second, 0.0, None, info_b.rotation), 0.0, info_a.fps, count)
     frames = (side_by_side(a, b, left_label, right_label) for a, b in held_pairs(left, right))
     return write_frames(frames, out, info_a.fps)
 

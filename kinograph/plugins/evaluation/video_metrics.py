@@ -12,8 +12,11 @@
 - **Sharpness kept**: the variance of the Laplacian of each frame's luma, as a ratio to the
   first frame's (1 = as sharp as the first frame; below 1 = softer).
 
-Pairs across a scene cut (a new segment of the measured motion) count for no metric. Only the
-previous frame and a few numbers per frame are held, plus a bounded set of thumbnails.
+Pairs across a scene cut count for no metric. A cut is where the motion meter starts a new shot
+(its colour histograms jump) *and* the flow finds less than :data:`CUT_CONSISTENCY` of the frame
+in both frames: a brightness flicker also moves histograms, but the flow (DIS normalises patch
+means) still matches it, so flicker is measured, never hidden as cuts. Only the previous frame
+and a few numbers per frame are held, plus a bounded set of thumbnails.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ if TYPE_CHECKING:
 WORK_SIDE = 480
 #: frames a contact sheet shows by default
 SHEET_FRAMES = 12
+#: a pair whose flow is consistent on less than this share of the frame may be a cut (pans and
+#: flicker keep 0.95 or more on photo-like frames, unrelated shots under 0.1)
+CUT_CONSISTENCY = 0.5
 
 MEASURES = [
     Measure("video", "video"),
@@ -153,10 +159,11 @@ def mean(values: list[float]) -> float | None:
 class FrameMeter:
     """Warp error, brightness and sharpness, one frame at a time (holds the previous frame)."""
 
-    def __init__(self, *, work_side: int = WORK_SIDE, sheet_frames: int = SHEET_FRAMES) -> None:
+    def __init__(self, *, work_side: int = WORK_SIDE, sheet_frames: int = SHEET_FRAMES, total: int | None = None) -> None:
         self.work_side = work_side
-        self.sampler = EvenSampler(max(1, sheet_frames))
+        self.sampler = EvenSampler(max(1, sheet_frames), total)
         self.warp_error: list[float] = []
+        self.consistent: list[float] = []  # per pair: share of the frame the flow matched both ways
         self.brightness: list[float] = []
         self.sharpness: list[float] = []
         self.size: tuple[int, int] | None = None
@@ -178,7 +185,9 @@ class FrameMeter:
         self.sharpness.append(float(cv2.Laplacian(luma, cv2.CV_64F).var()))
         small = self._small(frame)
         small_luma = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-        self.warp_error.append(math.nan if self._prev is None else self._warp_error(*self._prev, small, small_luma))
+        error, consistent = (math.nan, 1.0) if self._prev is None else self._warp_error(*self._prev, small, small_luma)
+        self.warp_error.append(error)
+        self.consistent.append(consistent)
         self._prev = (small, small_luma)
         self.sampler.offer(index, lambda: thumbnail(np.ascontiguousarray(frame)))
 
@@ -192,7 +201,11 @@ class FrameMeter:
         size = (max(8, round(width * scale)), max(8, round(height * scale)))
         return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
-    def _warp_error(self, prev: np.ndarray, prev_luma: np.ndarray, cur: np.ndarray, cur_luma: np.ndarray) -> float:
+    def _warp_error(
+        self, prev: np.ndarray, prev_luma: np.ndarray, cur: np.ndarray, cur_luma: np.ndarray
+    ) -> tuple[float, float]:
+        """Mean |previous frame moved along the flow - this frame| where both frames see the
+        same thing, and the share of the frame where they do."""
         import cv2
         import numpy as np
 
@@ -210,9 +223,9 @@ class FrameMeter:
         inside = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
         usable = seen & inside
         if not usable.any():
-            return math.nan
+            return math.nan, 0.0
         diff = np.abs(predicted.astype(np.float32) - cur.astype(np.float32)).mean(axis=2)
-        return float(diff[usable].mean())
+        return float(diff[usable].mean()), float(usable.mean())
 
 
 def measure_video(
@@ -222,15 +235,17 @@ def measure_video(
     sheet_frames: int = SHEET_FRAMES,
     cancel: Callable[[], None] | None = None,
     work_side: int = WORK_SIDE,
+    frame_count: int | None = None,
 ) -> VideoMeasures:
     """Measure a video given as RGB ``uint8 [n, H, W, 3]`` chunks, in one pass.
 
     The chunks flow into the learned pack's camera-motion meter; this module's per-frame
     measures watch them on the way. ``cancel`` is called between frames and may raise.
+    ``frame_count``, when known, lets the contact sheet pick exactly evenly spaced frames.
     """
     from kinograph.plugins.learned.measure import measure_chunks
 
-    meter = FrameMeter(work_side=work_side, sheet_frames=sheet_frames)
+    meter = FrameMeter(work_side=work_side, sheet_frames=sheet_frames, total=frame_count)
     warnings: list[str] = []
 
     def watched() -> Iterator[np.ndarray]:
@@ -249,7 +264,9 @@ def measure_video(
         from kinograph.api import KinographError
 
         raise KinographError("the video has no frames to measure") from exc
-    cuts = [int(s) for s in motion.meta.get("segments", [0]) if int(s) > 0]
+    # the jerk never spans a segment of the meter; the other metrics skip only true cuts
+    shots = [int(s) for s in motion.meta.get("segments", [0]) if int(s) > 0]
+    cuts = [k for k in shots if meter.consistent[k] < CUT_CONSISTENCY]
     jerk = camera_jerk(motion, fps)
     width, height = meter.size or (0, 0)
     return VideoMeasures(
