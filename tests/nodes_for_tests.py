@@ -184,10 +184,11 @@ class WriteText(Node):
 
     def run(self, ctx: RunContext, frames: FrameStream) -> dict[str, Any]:
         target = output_target(self.params.path, self.params.if_exists)  # type: ignore[arg-type]
-        with atomic_output(target) as temp, open(temp, "w") as f:
+        output = atomic_output(target, self.params.if_exists)  # type: ignore[arg-type]
+        with output as temp, open(temp, "w") as f:
             for chunk in frames:
                 f.write(f"{chunk.start} {chunk.count}\n")
-        return {"path": str(target)}
+        return {"path": str(output.target)}
 
 
 

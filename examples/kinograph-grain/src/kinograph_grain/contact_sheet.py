@@ -69,6 +69,7 @@ class ContactSheet(Node):
         info = PngImagePlugin.PngInfo()
         if ctx.graph_json:
             info.add_text("kinograph:graph", ctx.graph_json)
-        with atomic_output(target) as temp:
+        output = atomic_output(target, p.if_exists)  # another run may take the name first
+        with output as temp:
             Image.fromarray(sheet).save(temp, format="PNG", pnginfo=info)
-        return {"path": str(target)}
+        return {"path": str(output.target)}
