@@ -1,6 +1,6 @@
 """Memory on long videos: interpolate x2 and encode a synthetic 720p stream of 300, 1,000 and
-3,000 frames, each in a fresh process; peak RSS of each (target: 3,000 within 10% of 300, and
-under 1 GB), beside what the frames would take as one float32 tensor (ComfyUI's layout).
+3,000 frames, each in a fresh process with the CLI defaults (``--device auto``); peak RSS of
+each (target: 3,000 within 10% of 300, and under 1 GB), beside what the frames would take as one float32 tensor (ComfyUI's layout).
 
 Interpolation uses ``blend`` here: ``flow`` at 720p on this 2-core CPU would take over 10
 minutes for the 3,000-frame run. Set KINOGRAPH_BENCH_METHOD=flow to measure flow instead.
@@ -19,7 +19,7 @@ from typing import Any
 WIDTH, HEIGHT = 1280, 720
 CHILD = r"""
 import json, sys, time
-from kinograph.api import Graph, RunOptions, Session
+from kinograph.host import Graph, RunOptions, Session
 frames, method, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 g = Graph()
 g.add_node("kinograph.frames.test_pattern", "src", {"width": WIDTH, "height": HEIGHT, "frames": frames, "fps": 24, "chunk": 8})
@@ -28,7 +28,7 @@ g.add_node("kinograph.video.write", "write", {"path": out, "preset": "ultrafast"
 g.connect("src.frames", "interpolate.frames")
 g.connect("interpolate.frames", "write.frames")
 started = time.perf_counter()
-result = Session().run(g, RunOptions(device="cpu", use_cache=False))
+result = Session().run(g, RunOptions(device="auto", use_cache=False)  # what a CLI user gets)
 assert result.ok, result.failures
 # VmHWM is this process's own peak; ru_maxrss would include the parent's RSS at fork time.
 hwm_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))

@@ -18,9 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import noop_nodes
 from kinograph.api import CancelToken
 from kinograph.cli.render import PlainLines
+from kinograph.core.executor import Caches, Executor
 from kinograph.core.plan import make_plan
-from kinograph.core.scheduler import _Run
-from kinograph.host import EventBus, Graph, Link, Registry, RunOptions, Session
+from kinograph.core.recorder import Recorder
+from kinograph.core.run_plan import plan_run
+from kinograph.host import EventBus, Graph, Link, Registry, RunOptions, RunResult, Session
 
 
 def registry() -> Registry:
@@ -53,14 +55,18 @@ def wide_graph(reg: Registry, n: int) -> Graph:
 
 
 def time_run(session: Session, graph: Graph, subscribers: list[Any], repeats: int = 7) -> tuple[float, float]:
-    """Median seconds of the scheduler's execution alone, and of the whole run (with validation)."""
+    """Median seconds of planning (keys, actions) plus execution, and of the whole run (snapshot
+    and validation included)."""
     snapshot = graph.snapshot()
-    plan = make_plan(snapshot, session.registry, None)
+    order = make_plan(snapshot, session.registry, None)
     options = RunOptions(device="cpu", use_cache=False)
+    caches = Caches(session.values, session.streams, session.models)
     executions, totals = [], []
     for _ in range(repeats):
         started = time.perf_counter()
-        _Run(session, snapshot, plan, options, EventBus(subscribers), CancelToken()).execute()
+        plan = plan_run(snapshot, session.registry, options, None, order)
+        recorder = Recorder(EventBus(subscribers), snapshot, RunResult())
+        Executor(plan, snapshot, session.registry.ports, caches, options, recorder, CancelToken()).execute()
         executions.append(time.perf_counter() - started)
         started = time.perf_counter()
         session.run(graph, options, subscribers)

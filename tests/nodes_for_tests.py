@@ -105,15 +105,19 @@ class Source(Node):
         frames: int = 16
         size: int = 32
         chunk: int = 4
+        delay: float = 0.0  # seconds of work per chunk (time accounting tests)
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         p = self.params
         _count("source")
 
         def chunks() -> Iterator[FrameChunk]:
+            import time
+
             import numpy as np
 
             for start in range(0, p.frames, p.chunk):
+                time.sleep(p.delay)
                 n = min(p.chunk, p.frames - start)
                 pixels = np.empty((n, p.size, p.size, 3), dtype=np.uint8)
                 for i in range(n):
@@ -158,11 +162,18 @@ class Collect(Node):
 
     class Params(NodeParams):
         label: str = "sink"
+        delay: float = 0.0  # seconds per chunk: a slow reader
+        fail: bool = False  # fails before reading anything
 
     def run(self, ctx: RunContext, frames: FrameStream, gate: float = 0.0) -> dict[str, Any]:
+        import time
+
+        if self.params.fail:
+            raise RuntimeError("the sink failed before reading")
         firsts = Collect.seen.setdefault(self.params.label, [])
         count = 0
         for chunk in frames:
+            time.sleep(self.params.delay)
             for i in range(chunk.count):
                 firsts.append(int(chunk.pixels[i, 0, 0, 0]))
             count += chunk.count

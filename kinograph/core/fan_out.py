@@ -1,125 +1,70 @@
-"""Fan-out of streams: the sinks that read one stream run together, in step, through a Tee.
+"""Fan-out of streams: several readers of one stream pull it in step through a bounded Tee.
 
-A node that returns a stream (a lazy stage) does not read its input inside ``run()``; the sinks
-downstream do. So the nodes that must start together are the *sinks* that end up pulling a
-shared stream, directly or through lazy stages. Mixed into the scheduler's run.
+The run plan says which sinks share a stream (:attr:`RunPlan.sink_groups`); the executor starts
+them together on their own threads. This object owns the Tees between them: it hands each
+reader its branch, closes the branch of a reader whose sinks have all stopped (so a sink that
+finished early, failed, or read only part never holds the others back), and lets buffers grow
+when sinks of one stream cannot all start together (one needs another's result).
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
 
 from kinograph.core.frames import FrameStream
+from kinograph.core.run_plan import PortRef, RunPlan
 from kinograph.core.streams import Tee
-
-if TYPE_CHECKING:
-    from kinograph.core.node import Node
-    from kinograph.core.results import RunOptions
 
 UNBOUNDED = 1 << 30
 
 
-class StreamFanOut:
-    """Grouping of sinks and the Tees between them (state lives on the run)."""
+class FanOut:
+    """The Tees of one run, one per stream that several running nodes read."""
 
-    classes: dict[str, type[Node]]
-    consumers: dict[tuple[str, str], list[str]]
-    inputs: dict[str, list[Any]]
-    options: RunOptions
-    lock: threading.RLock
-    tees: dict[tuple[str, str], Tee]
-    tee_index: dict[tuple[tuple[str, str], str], int]
-    branch_sinks: dict[tuple[tuple[str, str], str], set[str]]
-    finished_sinks: set[str]
-    unbounded_tees: bool
+    def __init__(self, plan: RunPlan, buffer_chunks: int) -> None:
+        self.plan = plan
+        self.buffer_chunks = buffer_chunks
+        self.unbounded = False
+        self.tees: dict[PortRef, Tee] = {}
+        self._index: dict[tuple[PortRef, str], int] = {}
+        self._finished_sinks: set[str] = set()
+        self._lock = threading.Lock()
 
-    def is_stream(self, node_id: str, port: str) -> bool:  # provided by the run
-        raise NotImplementedError
-
-    def produces_stream(self, node_id: str) -> bool:
-        return any(self.is_stream(node_id, out.name) for out in self.classes[node_id].outputs)
-
-    def pulls(self, node_id: str, action: dict[str, str]) -> bool:
-        """A running node that reads streams inside run() (a sink); stream producers read lazily."""
-        if action.get(node_id) != "run" or self.produces_stream(node_id):
-            return False
-        return any(self.is_stream(link.source_node, link.source_port) for link in self.inputs[node_id])
-
-    def sinks_of(self, node_id: str, action: dict[str, str]) -> set[str]:
-        """The sinks that end up pulling what ``node_id`` reads (itself, if it is one)."""
-        found, stack, seen = set(), [node_id], set()
-        while stack:
-            current = stack.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            if self.pulls(current, action):
-                found.add(current)
-                continue
-            for out in self.classes[current].outputs:
-                if self.is_stream(current, out.name):
-                    stack.extend(
-                        c for c in self.consumers.get((current, out.name), []) if action.get(c) in ("run", "bypass")
-                    )
-        return found
-
-    def sink_groups(self, action: dict[str, str]) -> dict[str, frozenset[str]]:
-        """Sinks that share a stream (directly or through stream stages) must run together, in step."""
-        parent: dict[str, str] = {}
-
-        def find(node_id: str) -> str:
-            while parent.setdefault(node_id, node_id) != node_id:
-                node_id = parent[node_id]
-            return node_id
-
-        for key, consumers in self.consumers.items():
-            running = [c for c in consumers if action.get(c) in ("run", "bypass")]
-            if len(running) < 2 or not self.is_stream(*key):
-                continue
-            members = set()
-            for consumer in running:
-                sinks = self.sinks_of(consumer, action)
-                self.branch_sinks[(key, consumer)] = sinks
-                members |= sinks
-            members_list = sorted(members)
-            for other in members_list[1:]:
-                parent[find(other)] = find(members_list[0])
-        by_root: dict[str, set[str]] = {}
-        for node_id in parent:
-            by_root.setdefault(find(node_id), set()).add(node_id)
-        return {n: frozenset(g) for g in by_root.values() if len(g) > 1 for n in g}
-
-    def shared_branch(self, key: tuple[str, str], value: FrameStream, readers: list[str], reader: str) -> FrameStream:
-        """``reader``'s branch of a stream read by several nodes (the Tee is made on first use)."""
-        with self.lock:
-            tee = self.tees.get(key)
+    def branch(self, output: PortRef, stream: FrameStream, readers: list[str], reader: str) -> FrameStream:
+        """``reader``'s branch of ``stream``, read by all of ``readers`` (the Tee is made on first use)."""
+        with self._lock:
+            tee = self.tees.get(output)
             if tee is None:
-                tee = self.tees[key] = Tee(value, len(readers), self.options.tee_buffer)
-                if self.unbounded_tees:
-                    tee.limit = UNBOUNDED
+                tee = self.tees[output] = Tee(stream, len(readers), UNBOUNDED if self.unbounded else self.buffer_chunks)
                 # Every reader gets its branch now, so one that never reads can be closed.
                 for index, other in enumerate(readers):
-                    self.tee_index[(key, other)] = index
+                    self._index[(output, other)] = index
                 for other in readers:
-                    if self.branch_sinks.get((key, other), {other}) <= self.finished_sinks:
-                        tee.close(self.tee_index[(key, other)])
-            index = self.tee_index[(key, reader)]
+                    if self._sinks(output, other) <= self._finished_sinks:
+                        tee.close(self._index[(output, other)])
+            index = self._index[(output, reader)]
         return tee.branch(index)
 
     def sink_done(self, node_id: str) -> None:
-        """A sink that stopped (done, failed, or read only part) must not hold the others back."""
-        if not self.branch_sinks:  # no stream is shared in this run
+        """A sink stopped (done, failed, or read only part): close the branches only it was reading."""
+        if not self.plan.branch_sinks:  # no stream is shared in this run
             return
-        with self.lock:
-            self.finished_sinks.add(node_id)
-            for (key, reader), sinks in self.branch_sinks.items():
-                if node_id in sinks and sinks <= self.finished_sinks and (key, reader) in self.tee_index:
-                    self.tees[key].close(self.tee_index[(key, reader)])
+        with self._lock:
+            self._finished_sinks.add(node_id)
+            for (output, reader), sinks in self.plan.branch_sinks.items():
+                if node_id in sinks and sinks <= self._finished_sinks and (output, reader) in self._index:
+                    self.tees[output].close(self._index[(output, reader)])
 
-    def unbind_tees(self) -> None:
-        """Sinks that cannot start together (one needs another's result): let buffers grow
-        rather than deadlock."""
-        self.unbounded_tees = True
-        for tee in self.tees.values():
-            tee.limit = UNBOUNDED
+    def unbind(self) -> None:
+        """Sinks of one stream cannot start together: let buffers grow rather than deadlock."""
+        with self._lock:
+            self.unbounded = True
+            for tee in self.tees.values():
+                tee.limit = UNBOUNDED
+
+    def peaks(self) -> dict[str, int]:
+        """The most chunks any shared stream held for a slower reader, by ``node.port``."""
+        return {f"{node}.{port}": tee.peak for (node, port), tee in self.tees.items()}
+
+    def _sinks(self, output: PortRef, reader: str) -> frozenset[str]:
+        return self.plan.branch_sinks.get((output, reader), frozenset({reader}))

@@ -66,6 +66,11 @@ class FrameStream:
     meta: dict[str, Any] = field(default_factory=dict)
     _used: bool = field(default=False, init=False, repr=False)
 
+    @property
+    def used(self) -> bool:
+        """Whether a consumer has started pulling this stream (it is single-pass)."""
+        return self._used
+
     def __iter__(self) -> Iterator[FrameChunk]:
         if self._used:
             raise RuntimeError("a FrameStream can be iterated only once; pull it from one consumer")

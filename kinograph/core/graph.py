@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,17 +100,45 @@ class GraphChange:
     value: Any = None
 
 
+class GraphReading:
+    """Read-only lookups shared by the editable :class:`Graph` and the :class:`GraphSnapshot` a
+    run executes, so validation checks exactly what will run."""
+
+    nodes: Mapping[str, GraphNode]
+    links: Sequence[Link]
+    registry: Registry
+    base_dir: Path | None
+
+    def node_class(self, node_id: str) -> type[Node] | None:
+        node = self.nodes.get(node_id)
+        return self.registry.node(node.type) if node else None
+
+    def links_into(self, node_id: str) -> list[Link]:
+        return [link for link in self.links if link.target_node == node_id]
+
+    def links_from(self, node_id: str) -> list[Link]:
+        return [link for link in self.links if link.source_node == node_id]
+
+    def port_type(self, node_id: str, port: str, direction: str) -> str | None:
+        cls = self.node_class(node_id)
+        if cls is None:
+            return None
+        spec = cls.output(port) if direction == "output" else cls.input(port)
+        return spec.type if spec else None
+
+
 @dataclass(frozen=True)
-class GraphSnapshot:
+class GraphSnapshot(GraphReading):
     """An immutable copy of a graph for one run (JSON text plus parsed view)."""
 
     text: str
     base_dir: Path | None
     nodes: dict[str, GraphNode]
     links: tuple[Link, ...]
+    registry: Registry = field(repr=False, compare=False)
 
     def inputs_of(self, node_id: str) -> list[Link]:
-        return [link for link in self.links if link.target_node == node_id]
+        return self.links_into(node_id)
 
 
 def param_defaults(node_class: type[Node]) -> dict[str, Any]:
@@ -123,7 +151,7 @@ def param_defaults(node_class: type[Node]) -> dict[str, Any]:
     return defaults
 
 
-class Graph:
+class Graph(GraphReading):
     """An editable graph bound to a registry of node types."""
 
     def __init__(self, registry: Registry | None = None, base_dir: Path | None = None) -> None:
@@ -144,25 +172,6 @@ class Graph:
     def _emit(self, change: GraphChange) -> None:
         for observer in list(self._observers):
             observer(change)
-
-    # -- lookups --
-
-    def node_class(self, node_id: str) -> type[Node] | None:
-        node = self.nodes.get(node_id)
-        return self.registry.node(node.type) if node else None
-
-    def links_into(self, node_id: str) -> list[Link]:
-        return [link for link in self.links if link.target_node == node_id]
-
-    def links_from(self, node_id: str) -> list[Link]:
-        return [link for link in self.links if link.source_node == node_id]
-
-    def port_type(self, node_id: str, port: str, direction: str) -> str | None:
-        cls = self.node_class(node_id)
-        if cls is None:
-            return None
-        spec = cls.output(port) if direction == "output" else cls.input(port)
-        return spec.type if spec else None
 
     def new_id(self, stem: str) -> str:
         stem = re.sub(r"[^A-Za-z0-9_-]", "_", stem) or "node"
@@ -446,7 +455,7 @@ class Graph:
             node_id: GraphNode(node_id, e["type"], e["version"], e["params"], e["ui"], e["bypass"], e.get("plugin"))
             for node_id, e in json.loads(text)["nodes"].items()
         }
-        return GraphSnapshot(text=text, base_dir=self.base_dir, nodes=nodes, links=tuple(self.links))
+        return GraphSnapshot(text, self.base_dir, nodes, tuple(self.links), self.registry)
 
     def replace_with(self, other: Graph) -> None:
         """Take over another graph's contents (open file in place) and announce a reset."""

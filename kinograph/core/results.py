@@ -3,7 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+
+class RunStatus(StrEnum):
+    """How a run ended."""
+
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class NodeState(StrEnum):
+    """Where a node of a run stands (the editor's badges show these)."""
+
+    RUNNING = "running"
+    DONE = "done"
+    CACHED = "cached"
+    BYPASSED = "bypassed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
 
 
 @dataclass
@@ -34,20 +55,22 @@ class Failure:
 class RunResult:
     """What a run did: status, every failure, warnings, and the value outputs it kept."""
 
-    status: str = "finished"  # finished | failed | cancelled
+    status: RunStatus = RunStatus.FINISHED
     failures: list[Failure] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    states: dict[str, str] = field(default_factory=dict)
+    states: dict[str, NodeState] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     plan: list[str] = field(default_factory=list)
     device: str = ""
     total_seconds: float = 0.0
+    #: the most chunks each shared stream buffered for its slower reader ("node.port")
+    buffer_peaks: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return self.status == "finished"
+        return self.status == RunStatus.FINISHED
 
     def summary(self) -> dict[str, Any]:
         counts: dict[str, int] = {}

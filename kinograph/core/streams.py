@@ -19,8 +19,30 @@ from kinograph.core.frames import FrameChunk, FrameStream
 _local = threading.local()
 
 
-def _child_time() -> float:
-    return getattr(_local, "child", 0.0)
+class OwnTime:
+    """Measures one stage's own time on this thread: pulls into upstream stages are left out.
+
+    A stage (or a sink's ``run``) calls :meth:`start` before it works and :meth:`stop` after;
+    stages it pulls from in between do the same, and their time is subtracted from its own.
+    """
+
+    __slots__ = ("saved", "started")
+
+    def __init__(self) -> None:
+        self.saved = getattr(_local, "child", 0.0)
+        _local.child = 0.0
+        self.started = time.perf_counter()
+
+    def stop(self) -> float:
+        """End the measure; return the seconds that were this stage's own."""
+        elapsed = time.perf_counter() - self.started
+        own = elapsed - getattr(_local, "child", 0.0)
+        _local.child = self.saved + elapsed
+        return own
+
+    def abandon(self) -> None:
+        """End the measure without counting it (the stage raised)."""
+        _local.child = self.saved
 
 
 class StageHooks:
@@ -31,10 +53,13 @@ class StageHooks:
         on_progress: Callable[[int, int | None], None],
         on_finished: Callable[[float], None],
         on_failed: Callable[[BaseException], None],
+        on_pulled: Callable[[], None] | None = None,
     ) -> None:
         self.on_progress = on_progress
         self.on_finished = on_finished
         self.on_failed = on_failed
+        #: called once, when a consumer first pulls (a stream never pulled did no work)
+        self.on_pulled = on_pulled
 
 
 def traced(stream: FrameStream, node_id: str, cancel: CancelToken, hooks: StageHooks) -> FrameStream:
@@ -44,33 +69,29 @@ def traced(stream: FrameStream, node_id: str, cancel: CancelToken, hooks: StageH
     """
 
     def chunks() -> Iterator[FrameChunk]:
+        if hooks.on_pulled is not None:
+            hooks.on_pulled()
         iterator = iter(stream)
         own = 0.0
         frames = 0
         while True:
             if cancel.cancelled:
                 raise Cancelled("run cancelled")
-            saved = _child_time()
-            _local.child = 0.0
-            started = time.perf_counter()
+            clock = OwnTime()
             try:
                 chunk = next(iterator)
             except StopIteration:
-                elapsed = time.perf_counter() - started
-                own += elapsed - _child_time()
-                _local.child = saved + elapsed
+                own += clock.stop()
                 hooks.on_finished(own)
                 return
             except (Cancelled, UpstreamFailed):
-                _local.child = saved
+                clock.abandon()
                 raise
             except BaseException as exc:
-                _local.child = saved
+                clock.abandon()
                 hooks.on_failed(exc)
                 raise UpstreamFailed(node_id) from exc
-            elapsed = time.perf_counter() - started
-            own += elapsed - _child_time()
-            _local.child = saved + elapsed
+            own += clock.stop()
             problem = chunk.problem(stream.width, stream.height) if isinstance(chunk, FrameChunk) else (
                 f"yielded {type(chunk).__name__}, expected FrameChunk"
             )

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from kinograph.core.errors import KinographError, Problem
-from kinograph.core.graph import Graph, Link
+from kinograph.core.graph import GraphReading, Link
 from kinograph.core.graph_file import validation_problems
 from kinograph.core.node import Node
 from kinograph.core.params import NodeParams, field_ui, path_fields, resolve_param_paths
@@ -17,7 +17,7 @@ from kinograph.core.paths import PACKAGE_SCHEME, output_problem, resolve_path, s
 from kinograph.core.ports import PATH
 
 
-def validate(graph: Graph, nodes: set[str] | None = None, *, check_files: bool = True) -> list[Problem]:
+def validate(graph: GraphReading, nodes: set[str] | None = None, *, check_files: bool = True) -> list[Problem]:
     """Every problem in the graph (or, with ``nodes``, in those nodes and the links into them)."""
     problems: list[Problem] = []
     wanted = set(graph.nodes) if nodes is None else nodes
@@ -32,7 +32,7 @@ def validate(graph: Graph, nodes: set[str] | None = None, *, check_files: bool =
     return problems
 
 
-def structure_problems(graph: Graph, *, unknown_types: bool = True) -> list[Problem]:
+def structure_problems(graph: GraphReading, *, unknown_types: bool = True) -> list[Problem]:
     """Problems that stop a run from being planned: links to missing nodes, cycles, unknown types."""
     problems = []
     for index, link in enumerate(graph.links):
@@ -46,7 +46,7 @@ def structure_problems(graph: Graph, *, unknown_types: bool = True) -> list[Prob
     return problems + _cycle_problems(graph)
 
 
-def links_by_target(graph: Graph) -> dict[str, list[Link]]:
+def links_by_target(graph: GraphReading) -> dict[str, list[Link]]:
     """Links grouped by the node they feed (one pass, so checks stay linear in graph size)."""
     into: dict[str, list[Link]] = {}
     for link in graph.links:
@@ -54,7 +54,7 @@ def links_by_target(graph: Graph) -> dict[str, list[Link]]:
     return into
 
 
-def _node_problems(graph: Graph, node_id: str, check_files: bool, into: dict[str, list[Link]]) -> list[Problem]:
+def _node_problems(graph: GraphReading, node_id: str, check_files: bool, into: dict[str, list[Link]]) -> list[Problem]:
     node = graph.nodes[node_id]
     where = f"nodes.{node_id}"
     cls = graph.registry.node(node.type)
@@ -94,7 +94,7 @@ def _node_problems(graph: Graph, node_id: str, check_files: bool, into: dict[str
     return problems
 
 
-def _input_problems(graph: Graph, node_id: str, cls: type[Node], params: object, links: list[Link]) -> list[Problem]:
+def _input_problems(graph: GraphReading, node_id: str, cls: type[Node], params: object, links: list[Link]) -> list[Problem]:
     """Let the node check facts its upstream nodes declare (e.g. a feature size mismatch)."""
     inputs = {}
     for link in links:
@@ -139,7 +139,7 @@ def _param_problems(exc: ValidationError, where: str, cls: type[Node]) -> list[P
     return problems
 
 
-def _path_problems(graph: Graph, node_id: str, cls: type[Node], params: object) -> list[Problem]:
+def _path_problems(graph: GraphReading, node_id: str, cls: type[Node], params: object) -> list[Problem]:
     problems = []
     for name, widget in path_fields(cls.Params).items():
         if widget != "input_path":
@@ -186,7 +186,7 @@ def _special_problem(where: str, path: str) -> Problem:
     return Problem(where, f"{path} is {special_file_kind(path)}, not a file", "kinograph reads only regular files")
 
 
-def _output_problems(graph: Graph, wanted: set[str]) -> list[Problem]:
+def _output_problems(graph: GraphReading, wanted: set[str]) -> list[Problem]:
     """Outputs that would harm what is there: a folder of the user's, a device, or one of the
     graph's own inputs (``write.path`` equal to ``load.path``); two outputs on one path."""
     reads: list[tuple[str, str, str]] = []  # (node, param, real path)
@@ -274,7 +274,7 @@ def written_places(cls: type[Node], params: NodeParams) -> list[tuple[str, str, 
     return places
 
 
-def _bypass_problems(graph: Graph, node_id: str, cls: type[Node]) -> list[Problem]:
+def _bypass_problems(graph: GraphReading, node_id: str, cls: type[Node]) -> list[Problem]:
     problems = []
     used_outputs = {link.source_port for link in graph.links_from(node_id)}
     for out in cls.outputs:
@@ -297,7 +297,7 @@ def bypass_source(ports: object, cls: type[Node], out_type: str) -> str | None:
     return None
 
 
-def _link_problems(graph: Graph, wanted: set[str]) -> list[Problem]:
+def _link_problems(graph: GraphReading, wanted: set[str]) -> list[Problem]:
     problems = []
     seen_inputs: dict[tuple[str, str], str] = {}
     for index, link in enumerate(graph.links):
@@ -326,7 +326,7 @@ def _link_problems(graph: Graph, wanted: set[str]) -> list[Problem]:
     return problems
 
 
-def _type_reason(graph: Graph, link: object) -> str | None:
+def _type_reason(graph: GraphReading, link: object) -> str | None:
     source_cls = graph.node_class(link.source_node)  # type: ignore[attr-defined]
     target_cls = graph.node_class(link.target_node)  # type: ignore[attr-defined]
     out = source_cls.output(link.source_port) if source_cls else None  # type: ignore[attr-defined]
@@ -342,7 +342,7 @@ def _type_reason(graph: Graph, link: object) -> str | None:
     return None
 
 
-def _cycle_problems(graph: Graph) -> list[Problem]:
+def _cycle_problems(graph: GraphReading) -> list[Problem]:
     import networkx as nx
 
     dag = nx.DiGraph()

@@ -38,6 +38,7 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "Text": ("#5f6b7a", "¶"),
     "Files": ("#6b6b2a", "🗀"),
     "Output": ("#8e3b46", "⇥"),
+    "Evaluation": ("#2f6f6f", "≈"),  # metric nodes: scores of a video
     "Test": ("#505a66", "⚙"),
     "Other": ("#505a66", "•"),
 }

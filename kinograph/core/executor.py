@@ -1,0 +1,380 @@
+"""The executor: carries out a :class:`RunPlan`.
+
+Value nodes run in dependency order, one at a time. A node that returns a :class:`FrameStream`
+returns at once; its work happens as the sinks pull, accounted to it by
+:func:`kinograph.core.streams.traced`. Sinks that read one stream start together on their own
+threads and pull in step (:class:`kinograph.core.fan_out.FanOut`). A node that fails takes only
+what depends on it down; what the run did goes to the :class:`Recorder`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import shutil
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from kinograph.core.cache import StreamCache, ValueCache
+from kinograph.core.context import CancelToken, ModelStore, RunContext, new_run_folder
+from kinograph.core.devices import choose_device
+from kinograph.core.errors import Cancelled, UpstreamFailed
+from kinograph.core.fan_out import FanOut
+from kinograph.core.frames import FrameStream
+from kinograph.core.graph import GraphSnapshot, Link
+from kinograph.core.node import Node
+from kinograph.core.ports import PortTypeRegistry
+from kinograph.core.recorder import Recorder
+from kinograph.core.results import NodeState, RunOptions, RunResult, RunStatus
+from kinograph.core.run_plan import Action, PortRef, RunPlan
+from kinograph.core.streams import OwnTime, StageHooks, traced
+from kinograph.core.validation import bypass_source
+
+
+class Caches:
+    """What a run reads and fills: value and stream caches, and loaded models."""
+
+    def __init__(self, values: ValueCache, streams: StreamCache, models: ModelStore) -> None:
+        self.values = values
+        self.streams = streams
+        self.models = models
+
+
+class Executor:
+    """One execution of a plan."""
+
+    def __init__(
+        self,
+        plan: RunPlan,
+        snapshot: GraphSnapshot,
+        ports: PortTypeRegistry,
+        caches: Caches,
+        options: RunOptions,
+        recorder: Recorder,
+        cancel: CancelToken,
+    ) -> None:
+        self.plan = plan
+        self.snapshot = snapshot
+        self.ports = ports
+        self.caches = caches
+        self.options = options
+        self.recorder = recorder
+        self.result: RunResult = recorder.result
+        self.cancel = cancel
+        self.fan_out = FanOut(plan, options.tee_buffer)
+        self.values: dict[PortRef, Any] = {}
+        #: skipped node -> the failed node that caused it
+        self.failed_root: dict[str, str] = {}
+        #: stream node -> its output streams not finished yet
+        self.open_streams: dict[str, int] = {}
+        self.pulled: set[str] = set()
+        self.cancelled = False
+        self.lock = threading.RLock()
+        self._device: str | None = None
+        self.temp_root: Path | None = None
+
+    # -- the run --
+
+    def execute(self) -> RunResult:
+        started = time.perf_counter()
+        self.temp_root = new_run_folder()  # sweeps folders of killed runs first
+        try:
+            self.take_cached_outputs()
+            self.recorder.run_started(
+                plan=list(self.plan.order),
+                targets=list(self.plan.targets),
+                actions={n: self.plan.actions[n] for n in self.plan.order},
+            )
+            self.loop()
+            if not self.cancelled:
+                self.drain_targets()
+        except Cancelled:
+            self.cancelled = True
+        finally:
+            shutil.rmtree(self.temp_root, ignore_errors=True)
+        self.close_open_streams()
+        result = self.result
+        result.total_seconds = time.perf_counter() - started
+        result.buffer_peaks = self.fan_out.peaks()
+        if self.cancelled:
+            result.status = RunStatus.CANCELLED
+            self.recorder.bus.emit("run_cancelled")
+        elif result.failures:
+            result.status = RunStatus.FAILED
+        self.recorder.bus.emit("run_finished", summary=result.summary())
+        return result
+
+    def take_cached_outputs(self) -> None:
+        for node_id, outputs in self.plan.cached.items():
+            for port, value in outputs.items():
+                self.values[(node_id, port)] = value
+                if not self.plan.is_stream(node_id, port):
+                    self.result.outputs.setdefault(node_id, {})[port] = value
+
+    def loop(self) -> None:
+        """Run nodes as their inputs become ready; the sinks pulling one stream start together."""
+        order = self.plan.order
+        position = {n: i for i, n in enumerate(order)}
+        waiting = {n: len({link.source_node for link in self.plan.links_followed(n)}) for n in order}
+        dependents: dict[str, list[str]] = {}
+        for node_id in order:
+            for source in {link.source_node for link in self.plan.links_followed(node_id)}:
+                dependents.setdefault(source, []).append(node_id)
+        ready = [(position[n], n) for n in order if waiting[n] == 0]
+        heapq.heapify(ready)
+        parked: dict[frozenset[str], set[str]] = {}
+
+        def complete(done: Iterable[str]) -> None:
+            for node_id in done:
+                for dependent in dependents.get(node_id, []):
+                    waiting[dependent] -= 1
+                    if waiting[dependent] == 0:
+                        heapq.heappush(ready, (position[dependent], dependent))
+
+        while ready or parked:
+            if self.cancelled or self.cancel.cancelled:
+                raise Cancelled("run cancelled")
+            if not ready:
+                # Sinks of one stream that cannot all start together (one needs another's
+                # result): start what is parked, with unbounded buffers so nothing deadlocks.
+                self.fan_out.unbind()
+                group = next(iter(parked))
+                complete(self.run_together(sorted(parked.pop(group), key=position.__getitem__)))
+                continue
+            _, node_id = heapq.heappop(ready)
+            group = self.plan.sink_groups.get(node_id)
+            if group is None:
+                self.step(node_id)
+                complete([node_id])
+                continue
+            members = parked.setdefault(group, set())
+            members.add(node_id)
+            if members >= group:
+                parked.pop(group)
+                complete(self.run_together(sorted(members, key=position.__getitem__)))
+
+    def run_together(self, members: list[str]) -> list[str]:
+        """Run sinks of one stream at once, each on its own thread, so they pull in step."""
+        if len(members) == 1:
+            self.step(members[0])
+            return members
+        threads = [
+            threading.Thread(target=self.step, args=(m,), kwargs={"threaded": True}, name=f"kinograph-{m}", daemon=True)
+            for m in members
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if self.cancelled:
+            raise Cancelled("run cancelled")
+        return members
+
+    def step(self, node_id: str, threaded: bool = False) -> None:
+        """Take one node through its action; a sink that stops releases its stream branches."""
+        try:
+            action = self.plan.actions[node_id]
+            if action is Action.CACHED:  # outputs were taken when the run was planned
+                self.recorder.cached(node_id)
+                return
+            blocker = self.blocked_by(node_id)
+            if blocker is not None:
+                self.failed_root[node_id] = blocker
+                self.recorder.skipped(node_id, f"upstream node {blocker!r} failed")
+            elif action is Action.BYPASS:
+                self.pass_through(node_id)
+            else:
+                self.run_node(node_id)
+        except Cancelled:
+            self.cancelled = True
+            self.cancel.cancel()
+            if not threaded:
+                raise
+        finally:
+            self.fan_out.sink_done(node_id)
+
+    def blocked_by(self, node_id: str) -> str | None:
+        """The failed node (possibly further upstream) that this node cannot run without."""
+        for link in self.plan.inputs[node_id]:
+            state = self.recorder.state(link.source_node)
+            if state in (NodeState.FAILED, NodeState.SKIPPED) and (link.source_node, link.source_port) not in self.values:
+                return self.failed_root.get(link.source_node, link.source_node)
+        return None
+
+    def pass_through(self, node_id: str) -> None:
+        cls = self.plan.classes[node_id]
+        for out in cls.outputs:
+            source = bypass_source(self.ports, cls, out.type)
+            link = next((lk for lk in self.plan.inputs[node_id] if lk.target_port == source), None)
+            if link is not None:
+                self.values[(node_id, out.name)] = self.input_value(link)
+        self.recorder.bypassed(node_id)
+
+    def run_node(self, node_id: str) -> None:
+        cls = self.plan.classes[node_id]
+        inputs = {link.target_port: self.input_value(link) for link in self.plan.inputs[node_id]}
+        ctx = self.context(node_id)
+        self.recorder.started(node_id)
+        clock = OwnTime()  # time spent pulling upstream streams belongs to those stages
+        try:
+            outputs = cls(self.plan.params[node_id]).run(ctx, **inputs)
+            self.check_outputs(node_id, outputs)
+        except Cancelled:
+            clock.abandon()
+            raise
+        except UpstreamFailed as exc:
+            clock.abandon()
+            self.failed_root[node_id] = self.failed_root.get(exc.node_id, exc.node_id)
+            self.recorder.skipped(node_id, f"upstream node {self.failed_root[node_id]!r} failed")
+            return
+        except BaseException as exc:
+            clock.abandon()
+            if isinstance(exc, KeyboardInterrupt):
+                self.cancel.cancel()
+                raise Cancelled("run cancelled") from None
+            self.recorder.failed(node_id, exc)
+            return
+        own = clock.stop()
+        self.keep_outputs(node_id, cls, outputs, own)
+
+    def context(self, node_id: str) -> RunContext:
+        return RunContext(
+            node_id,
+            device=lambda: self.device(node_id),
+            models=self.caches.models,
+            cancel=self.cancel,
+            on_progress=lambda done, total: self.recorder.progress(node_id, done, total),
+            on_warning=lambda message: self.recorder.warn(node_id, message),
+            temp_root=self.temp_root,
+            graph_json=self.snapshot.text,
+            wanted_outputs=self.plan.wanted.get(node_id),
+        )
+
+    def device(self, node_id: str) -> str:
+        """The run's device, resolved when the first node asks (so torch loads only if needed)."""
+        with self.lock:
+            if self._device is None:
+                choice = choose_device(self.options.device)
+                self._device = self.result.device = choice.device
+                if choice.note:
+                    self.recorder.warn(node_id, choice.note)
+        return self._device
+
+    def check_outputs(self, node_id: str, outputs: Any) -> None:
+        if not isinstance(outputs, dict):
+            raise TypeError(f"run() returned {type(outputs).__name__}, expected a dict of outputs")
+        missing = [name for name in self.plan.linked_outputs.get(node_id, set()) if name not in outputs]
+        if missing:
+            raise TypeError(f"run() did not return output(s) {', '.join(sorted(missing))}")
+
+    def keep_outputs(self, node_id: str, cls: type[Node], outputs: dict[str, Any], own: float) -> None:
+        streams = 0
+        for out in cls.outputs:
+            if out.name not in outputs:
+                continue
+            value = outputs[out.name]
+            if isinstance(value, FrameStream) and self.plan.is_stream(node_id, out.name):
+                self.values[(node_id, out.name)] = self.wrap_stream(node_id, out.name, value)
+                streams += 1
+                continue
+            self.values[(node_id, out.name)] = value
+            if not cls.output_node and self.options.use_cache:
+                self.caches.values.put(self.plan.port_key(node_id, out.name), value)
+            self.result.outputs.setdefault(node_id, {})[out.name] = value
+        if streams:  # it finishes when its streams are read to the end
+            with self.lock:
+                self.open_streams[node_id] = streams
+            self.recorder.add_seconds(node_id, own)
+        else:
+            self.recorder.finished(node_id, own)
+
+    # -- streams --
+
+    def wrap_stream(self, node_id: str, port: str, stream: FrameStream) -> FrameStream:
+        def on_finished(seconds: float) -> None:
+            with self.lock:
+                self.open_streams[node_id] -= 1
+                total = self.recorder.add_seconds(node_id, seconds)
+                if self.open_streams[node_id] == 0 and self.recorder.state(node_id) is NodeState.RUNNING:
+                    del self.open_streams[node_id]
+                    self.recorder.finished(node_id, total)
+
+        def on_failed(exc: BaseException) -> None:
+            with self.lock:
+                self.open_streams.pop(node_id, None)
+                self.recorder.failed(node_id, exc)
+
+        def on_pulled() -> None:
+            with self.lock:
+                self.pulled.add(node_id)
+
+        hooks = StageHooks(
+            lambda done, total: self.recorder.progress(node_id, done, total), on_finished, on_failed, on_pulled
+        )
+        stream = traced(stream, node_id, self.cancel, hooks)
+        if self.options.use_cache and self.should_record(node_id, port):
+            stream = self.caches.streams.record(
+                self.plan.port_key(node_id, port), stream, warn=lambda message: self.recorder.warn(node_id, message)
+            )
+        return stream
+
+    def should_record(self, node_id: str, port: str) -> bool:
+        mode = self.options.stream_cache
+        if mode == "all":
+            return True
+        if mode != "outputs":
+            return False
+        consumers = self.plan.consumers.get((node_id, port), [])
+        return node_id in self.plan.targets or any(self.plan.classes[c].output_node for c in consumers)
+
+    def input_value(self, link: Link) -> Any:
+        output = (link.source_node, link.source_port)
+        value = self.values[output]
+        if isinstance(value, FrameStream):
+            readers = [c for c in self.plan.consumers.get(output, []) if self.plan.actions.get(c) is not Action.CACHED]
+            if len(readers) > 1:
+                value = self.fan_out.branch(output, value, readers, link.target_node)
+        source_type = self.plan.classes[link.source_node].output(link.source_port).type
+        target_type = self.plan.classes[link.target_node].input(link.target_port).type
+        if source_type == target_type:
+            return value
+        return self.ports.convert(value, source_type, target_type)
+
+    def drain_targets(self) -> None:
+        """Pull stream outputs that were asked for but feed no running node (previews)."""
+        for target in self.plan.targets:
+            for out in self.plan.classes[target].outputs:
+                value = self.values.get((target, out.name))
+                consumed = any(
+                    self.recorder.state(c) not in (None, NodeState.CACHED)
+                    for c in self.plan.consumers.get((target, out.name), [])
+                )
+                if isinstance(value, FrameStream) and not consumed and not value.used:
+                    try:
+                        for _ in value:
+                            pass
+                    except UpstreamFailed:
+                        pass
+
+    def close_open_streams(self) -> None:
+        """Streams not read to their end: cancelled, never read (skipped), or read in part."""
+        for node_id in list(self.open_streams):
+            if self.recorder.state(node_id) is not NodeState.RUNNING:
+                continue
+            if self.cancelled:
+                self.recorder.cancelled(node_id)
+            elif node_id not in self.pulled:
+                self.recorder.skipped(node_id, self.never_read_because(node_id))
+            else:
+                self.recorder.finished(node_id, self.result.seconds.get(node_id, 0.0), partial=True)
+        self.open_streams.clear()
+
+    def never_read_because(self, node_id: str) -> str:
+        readers = [c for out in self.plan.classes[node_id].outputs for c in self.plan.consumers.get((node_id, out.name), [])]
+        failed = [r for r in readers if self.recorder.state(r) in (NodeState.FAILED, NodeState.SKIPPED)]
+        if failed:
+            return f"its frames were never read: {failed[0]!r} stopped first"
+        return "its frames were never read"
+

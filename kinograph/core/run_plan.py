@@ -1,0 +1,240 @@
+"""The run plan: everything a run decides before any node runs.
+
+Built from a validated snapshot, the registry, the run options and a cache lookup, it says which
+nodes take part and in what order, each node's params and content key, whether it runs, comes
+from the cache or is bypassed, who consumes each output, and which sinks must pull one stream
+together. Building it runs no node, so tests check it directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from kinograph.core.graph import GraphSnapshot, Link
+from kinograph.core.node import Node
+from kinograph.core.params import NodeParams, path_fields, resolve_param_paths
+from kinograph.core.plan import Plan, make_plan
+from kinograph.core.registry import Registry
+from kinograph.core.results import RunOptions
+from kinograph.core.validation import bypass_source
+
+#: An output port: (node id, port name).
+PortRef = tuple[str, str]
+#: Looks for a node's outputs in the caches: (node id, {port: (content key, is a stream)}) ->
+#: the outputs found (taken for this run, so a later eviction cannot pull them away).
+CacheLookup = Callable[[str, dict[str, tuple[str, bool]]], dict[str, Any]]
+
+
+class Action(StrEnum):
+    """What the run does with a node."""
+
+    RUN = "run"
+    CACHED = "cached"
+    BYPASS = "bypass"
+
+
+@dataclass
+class RunPlan:
+    """What one run will do. Node ids in :attr:`order` take part; the rest of the graph does not."""
+
+    order: tuple[str, ...]
+    targets: tuple[str, ...]
+    actions: dict[str, Action]
+    classes: dict[str, type[Node]]
+    params: dict[str, NodeParams]
+    #: content key per node: type, version, params, fingerprint, bypass and upstream keys
+    keys: dict[str, str]
+    #: links into each needed node (all of them, whatever the upstream's action)
+    inputs: dict[str, list[Link]]
+    #: who reads each output, in graph order
+    consumers: dict[PortRef, list[str]] = field(default_factory=dict)
+    #: the outputs each node must produce
+    wanted: dict[str, set[str]] = field(default_factory=dict)
+    #: outputs with a link to a node of the plan (run() must return them)
+    linked_outputs: dict[str, set[str]] = field(default_factory=dict)
+    #: output ports whose type streams frames
+    streaming: set[PortRef] = field(default_factory=set)
+    #: outputs taken from the caches, per cached node
+    cached: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: sink -> the sinks that must start with it (they pull one stream in step)
+    sink_groups: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: (shared output, reader) -> the sinks that end up pulling that reader's branch
+    branch_sinks: dict[tuple[PortRef, str], frozenset[str]] = field(default_factory=dict)
+
+    def port_key(self, node_id: str, port: str) -> str:
+        return f"{self.keys[node_id]}-{port}"
+
+    def is_stream(self, node_id: str, port: str) -> bool:
+        return (node_id, port) in self.streaming
+
+    def links_followed(self, node_id: str) -> list[Link]:
+        """The links this run follows into ``node_id`` (none for a cached node)."""
+        if self.actions[node_id] is Action.CACHED:
+            return []
+        return [link for link in self.inputs[node_id] if link.source_node in self.actions]
+
+    def readers(self, output: PortRef) -> list[str]:
+        """The nodes of this run that read ``output`` and are not served by the cache."""
+        return [c for c in self.consumers.get(output, []) if self.actions.get(c) in (Action.RUN, Action.BYPASS)]
+
+
+def plan_run(
+    snapshot: GraphSnapshot,
+    registry: Registry,
+    options: RunOptions,
+    lookup: CacheLookup | None = None,
+    order: Plan | None = None,
+) -> RunPlan:
+    """Decide what a run of ``snapshot`` does; ``lookup`` serves cached outputs (None: no cache).
+
+    ``order`` is the graph order :func:`make_plan` gives, when the caller has it already.
+    """
+    order = order or make_plan(snapshot, registry, options.targets)
+    needed = set(order.order)
+    inputs: dict[str, list[Link]] = {n: [] for n in order.order}
+    linked_outputs: dict[str, set[str]] = {}
+    for link in snapshot.links:
+        if link.target_node in needed and link.source_node in needed:
+            inputs[link.target_node].append(link)
+            linked_outputs.setdefault(link.source_node, set()).add(link.source_port)
+    classes = {n: _class_of(snapshot, registry, n) for n in order.order}
+    plan = RunPlan(order.order, order.targets, {}, classes, {}, {}, inputs, linked_outputs=linked_outputs)
+    for node_id, cls in classes.items():
+        for out in cls.outputs:
+            port_type = registry.ports.get(out.type)
+            if port_type is not None and port_type.streaming:
+                plan.streaming.add((node_id, out.name))
+    _key_nodes(plan, snapshot)
+    _decide(plan, snapshot, registry, lookup if options.use_cache else None)
+    plan.order = tuple(n for n in plan.order if n in plan.actions)
+    _group_sinks(plan)
+    return plan
+
+
+def _class_of(snapshot: GraphSnapshot, registry: Registry, node_id: str) -> type[Node]:
+    cls = registry.node(snapshot.nodes[node_id].type)
+    if cls is None:  # validation reports unknown types before a plan is made
+        raise LookupError(f"node {node_id!r} has an unknown type {snapshot.nodes[node_id].type!r}")
+    return cls
+
+
+def _key_nodes(plan: RunPlan, snapshot: GraphSnapshot) -> None:
+    """Resolve params and compute every node's content key (upstream first)."""
+    for node_id in plan.order:
+        node = snapshot.nodes[node_id]
+        cls = plan.classes[node_id]
+        params = cls.Params.model_validate(node.params)
+        key_params = node.params
+        if path_fields(cls.Params):
+            key_params = {**node.params, **resolve_param_paths(params, snapshot.base_dir)}
+        plan.params[node_id] = params
+        upstream = sorted(
+            (link.target_port, plan.keys[link.source_node], link.source_port) for link in plan.inputs[node_id]
+        )
+        # repr of JSON values is exact and cheaper than json.dumps; params keep the order the
+        # model gives them, so equal content gives equal text (a reordering only misses).
+        text = repr((node.type, cls.version, sorted(key_params.items()), cls.fingerprint(params), node.bypass, upstream))
+        plan.keys[node_id] = hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def _decide(plan: RunPlan, snapshot: GraphSnapshot, registry: Registry, lookup: CacheLookup | None) -> None:
+    """Walk back from the targets: which nodes run, which come from the cache, which pass through."""
+    demand: dict[str, set[str]] = {t: {p.name for p in plan.classes[t].outputs} for t in plan.targets}
+    for node_id in reversed(plan.order):
+        if node_id not in demand:
+            continue
+        cls = plan.classes[node_id]
+        wanted = demand[node_id]
+        if snapshot.nodes[node_id].bypass:
+            plan.actions[node_id] = Action.BYPASS
+            sources = {bypass_source(registry.ports, cls, cls.output(p).type) for p in wanted}
+            links = [link for link in plan.inputs[node_id] if link.target_port in sources]
+        elif lookup is not None and not cls.output_node and wanted and _take_cached(plan, lookup, node_id, wanted):
+            plan.actions[node_id] = Action.CACHED
+            links = []
+        else:
+            plan.actions[node_id] = Action.RUN
+            links = plan.inputs[node_id]
+        plan.wanted[node_id] = wanted
+        for link in links:
+            demand.setdefault(link.source_node, set()).add(link.source_port)
+            plan.consumers.setdefault((link.source_node, link.source_port), []).append(node_id)
+    for readers in plan.consumers.values():  # graph order, as the walk back met them reversed
+        readers.reverse()
+
+
+def _take_cached(plan: RunPlan, lookup: CacheLookup, node_id: str, wanted: set[str]) -> bool:
+    ports = {
+        out.name: (plan.port_key(node_id, out.name), plan.is_stream(node_id, out.name))
+        for out in plan.classes[node_id].outputs
+    }
+    found = lookup(node_id, ports)
+    if not wanted <= set(found):
+        return False
+    plan.cached[node_id] = found
+    return True
+
+
+# -- sinks that share a stream --
+
+
+def _pulls(plan: RunPlan, node_id: str) -> bool:
+    """A running node that reads streams inside run() (a sink); stream producers read lazily."""
+    if plan.actions.get(node_id) is not Action.RUN:
+        return False
+    if any(plan.is_stream(node_id, out.name) for out in plan.classes[node_id].outputs):
+        return False
+    return any(plan.is_stream(link.source_node, link.source_port) for link in plan.inputs[node_id])
+
+
+def _sinks_of(plan: RunPlan, node_id: str) -> frozenset[str]:
+    """The sinks that end up pulling what ``node_id`` reads (itself, if it is one)."""
+    found: set[str] = set()
+    stack, seen = [node_id], set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        if _pulls(plan, current):
+            found.add(current)
+            continue
+        for out in plan.classes[current].outputs:
+            if plan.is_stream(current, out.name):
+                stack.extend(plan.readers((current, out.name)))
+    return frozenset(found)
+
+
+def _group_sinks(plan: RunPlan) -> None:
+    """Sinks that share a stream (directly or through stream stages) must run together, in step.
+
+    A node that returns a stream does not read its input inside ``run()``; the sinks downstream
+    do. So the nodes that must start together are the sinks that end up pulling a shared stream.
+    """
+    parent: dict[str, str] = {}
+
+    def find(node_id: str) -> str:
+        while parent.setdefault(node_id, node_id) != node_id:
+            node_id = parent[node_id]
+        return node_id
+
+    for output in plan.consumers:
+        readers = plan.readers(output)
+        if len(readers) < 2 or not plan.is_stream(*output):
+            continue
+        members: set[str] = set()
+        for reader in readers:
+            sinks = _sinks_of(plan, reader)
+            plan.branch_sinks[(output, reader)] = sinks
+            members |= sinks
+        ordered = sorted(members)
+        for other in ordered[1:]:
+            parent[find(other)] = find(ordered[0])
+    by_root: dict[str, set[str]] = {}
+    for node_id in parent:
+        by_root.setdefault(find(node_id), set()).add(node_id)
+    plan.sink_groups = {n: frozenset(g) for g in by_root.values() if len(g) > 1 for n in g}
