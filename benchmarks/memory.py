@@ -28,7 +28,7 @@ g.add_node("kinograph.video.write", "write", {"path": out, "preset": "ultrafast"
 g.connect("src.frames", "interpolate.frames")
 g.connect("interpolate.frames", "write.frames")
 started = time.perf_counter()
-result = Session().run(g, RunOptions(device="auto", use_cache=False)  # what a CLI user gets)
+result = Session().run(g, RunOptions(device="auto", use_cache=False))  # what a CLI user gets
 assert result.ok, result.failures
 # VmHWM is this process's own peak; ru_maxrss would include the parent's RSS at fork time.
 hwm_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
