@@ -23,6 +23,8 @@ from typing import IO, Any, Literal
 INFINITE = "inf"
 #: how a value that could not be measured appears in the table (JSON: null)
 MISSING = "n/a"
+#: a terminal table column is at least this wide or as wide as its longest cell
+MAX_CELL = 40
 
 
 @dataclass(frozen=True)
@@ -135,12 +137,21 @@ class Report:
         header, rows = self.table()
         table = Table(title=self.title, title_justify="left")
         numeric_from = 2 if self.layout == "columns" else 0
+        # every cell keeps its whole text on a narrow terminal (a cut number would mislead):
+        # headings wrap instead, and a table that still does not fit is printed wider
+        widths = [
+            min(MAX_CELL, max([len(row[i]) for row in rows] + [len(word) for word in header[i].split()]))
+            for i in range(len(header))
+        ]
         for i, name in enumerate(header):
             numeric = i >= numeric_from and all(_looks_numeric(row[i]) for row in rows)
-            table.add_column(name, justify="right" if numeric else "left")
+            table.add_column(name, justify="right" if numeric else "left", width=widths[i], overflow="fold")
         for row in rows:
             table.add_row(*row)
         console = Console(file=out, highlight=False)
+        needed = sum(widths) + 3 * len(widths) + 1
+        if needed > console.width:
+            console = Console(file=out, highlight=False, width=needed)
         console.print(table)
         for note in self.notes:
             console.print(f"note: {note}", markup=False)
