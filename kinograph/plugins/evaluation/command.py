@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from kinograph.api import Command, KinographError, NodeFailure
 from kinograph.plugins.evaluation.names import display_names, file_stem
+from kinograph.plugins.learned.commands import EVALUATE_MOTION
 
 if TYPE_CHECKING:
     import numpy as np
@@ -296,6 +297,7 @@ SUBCOMMANDS: list[Command] = [
             "the camera motion, flicker of the brightness, sharpness kept from the first frame."
         ),
     ),
+    EVALUATE_MOTION,  # the learned pack's: generated vs measured camera motion
 ]
 
 

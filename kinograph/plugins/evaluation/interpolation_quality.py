@@ -150,6 +150,7 @@ class InterpolationCheck:
             self.steppers[s] = PairStepper(params, timing, backend, self.ctx, height, width)
         self.scores = {s: SettingScores(s) for s in self.settings}
         self.fps = fps
+        self.size = (height, width)
         self.count = 0
         # the dropped frames that get a pair are 1, 3, ... up to frame_count - 2: (frame_count - 1) // 2
         scored = (frame_count - 1) // 2 if frame_count else None
@@ -161,6 +162,11 @@ class InterpolationCheck:
         import numpy as np
 
         index = self.count
+        if frame.shape[:2] != self.size:
+            raise KinographError(
+                f"frame {index} is {frame.shape[1]}x{frame.shape[0]}, but the video is "
+                f"{self.size[1]}x{self.size[0]}; evaluate one size of frames at a time"
+            )
         self.count += 1
         if index % 2 == 1:
             self._dropped = np.array(frame)  # a copy: the chunk may be reused upstream

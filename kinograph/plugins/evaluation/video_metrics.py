@@ -258,12 +258,12 @@ def measure_video(
 
     try:
         motion = measure_chunks(watched(), fps, warn=warnings.append, cancel=cancel)
-    except ValueError as exc:
-        if meter.brightness:
-            raise
+    except ValueError as exc:  # no frames, or frames that change size midway
         from kinograph.api import KinographError
 
-        raise KinographError("the video has no frames to measure") from exc
+        if not meter.brightness:
+            raise KinographError("the video has no frames to measure") from exc
+        raise KinographError(f"cannot measure the video: {exc}") from exc
     # the jerk never spans a segment of the meter; the other metrics skip only true cuts
     shots = [int(s) for s in motion.meta.get("segments", [0]) if int(s) > 0]
     cuts = [k for k in shots if meter.consistent[k] < CUT_CONSISTENCY]
