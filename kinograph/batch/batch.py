@@ -40,6 +40,9 @@ from kinograph.host import (
 STOP_GRACE = 10.0
 #: workers that die before they are ready, in a row, before the batch gives up
 START_FAILURES = 3
+#: seconds the batch waits with no worker ready (Ray placing actors on a full or shrinking
+#: cluster) before it gives up
+WORKER_WAIT = 600.0
 
 
 @dataclass
@@ -345,6 +348,7 @@ class _Coordinator:
         self.workers: dict[int, _Worker] = {}
         self.last_worker: dict[str, int] = {}
         self.start_failures = 0
+        self.no_worker_since: float | None = None
 
     def execute(self) -> str:
         try:
@@ -359,6 +363,7 @@ class _Coordinator:
                     self._handle(message)
                 self._check_timeouts()
                 self._keep_pool()
+                self._check_starved()
             return "finished"
         except KeyboardInterrupt:  # a second Ctrl+C: stop now
             self._stop(0.0)
@@ -381,6 +386,20 @@ class _Coordinator:
                 break
             if slot not in used:
                 self._start(slot)
+
+    def _check_starved(self) -> None:
+        """Give up when no worker has been ready for WORKER_WAIT seconds (nothing can run)."""
+        if any(w.ready for w in self.workers.values()):
+            self.no_worker_since = None
+            return
+        now = time.monotonic()
+        if self.no_worker_since is None:
+            self.no_worker_since = now
+        elif now - self.no_worker_since > WORKER_WAIT:
+            raise KinographError(
+                f"no batch worker became ready in {WORKER_WAIT:g} s; for --engine ray, check that the "
+                "cluster has the CPUs/GPUs each worker asks for (--gpus-per-worker)"
+            )
 
     def _handle(self, message: Message) -> None:
         worker = self.workers.get(message.worker)
