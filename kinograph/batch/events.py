@@ -4,7 +4,8 @@ Kinds: ``batch_started`` (jobs, to_run, skipped, engine, workers, manifest), ``j
 ``worker_started`` (worker, pid, host), ``worker_lost`` (worker, pid, reason, job),
 ``job_started`` (job, worker, pid, attempt), ``job_retry`` (job, attempt, error),
 ``job_finished`` (job, seconds, outputs), ``job_failed`` (job, error, attempts),
-``batch_cancelled``, ``batch_finished`` (done, failed, skipped, cancelled, seconds, jobs_per_minute).
+``batch_warning`` (message), ``batch_cancelled``, ``batch_finished`` (done, failed, skipped, cancelled,
+seconds, jobs_per_minute).
 Every job event carries ``job`` (its index) and ``label`` (its first input's file name).
 """
 

@@ -16,6 +16,8 @@ import sys
 from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
+#: failed jobs listed in the closing summary; the report and the manifest hold them all
+SHOWN_FAILURES = 20
 
 DESCRIPTION = """\
 Run one graph over many inputs. Each --over sets a param from a source, one value per job:
@@ -134,10 +136,14 @@ def run(args: argparse.Namespace) -> int:
 def _summarize(result: Any, args: argparse.Namespace, cancelled_code: int = EXIT_CANCELLED) -> int:
     summary = result.summary()
     if args.events != "json":
-        for job in result.failed:
+        failed = result.failed
+        for job in failed[:SHOWN_FAILURES]:
             _err(f"error: job {job.job.index} ({job.job.label}) failed: {job.error}")
             if args.debug and job.traceback:
                 _err(job.traceback)
+        if len(failed) > SHOWN_FAILURES:
+            more = "--report FILE" if not args.report else args.report
+            _err(f"error: and {len(failed) - SHOWN_FAILURES} more failed jobs (all of them: {more})")
     _err(
         f"batch {summary['status']} in {summary['seconds']:.1f} s: {summary['done']} done, "
         f"{summary['failed']} failed, {summary['skipped']} finished before"
