@@ -199,7 +199,10 @@ def local_settings(workers: int | None, device: str, gpus_per_worker: float | No
                 visible = str(int(index * share) % gpus)
             settings.append({"env": {"CUDA_VISIBLE_DEVICES": visible, **_thread_env(threads)}})
         return settings
-    count = workers or default_cpu_workers()
+    if device.startswith("cuda:") or device == "mps":
+        count = workers or 1  # one named device: workers share it, so one by default
+    else:
+        count = workers or default_cpu_workers()
     threads = max(1, (os.cpu_count() or 1) // count)
     return [{"env": _thread_env(threads)} for _ in range(count)]
 
