@@ -395,3 +395,21 @@ def test_ray_batch_runs_in_two_actor_processes_resumes_and_rerenders(tmp_path: P
     edited = run_batch(graph, over, target, engine="ray", workers=2, retries=0)
     assert sorted(r.job.label for r in edited.done) == ["p1.png", "p2.png", "p3.png", "p4.png"]
     assert not edited.skipped
+
+    # an actor killed mid-batch (as when its node dies): its job is retried on another actor
+    killed: list[tuple[int, int]] = []
+
+    def kill_the_first_actor(event: BatchEvent) -> None:
+        if event.kind == "job_started" and not killed:
+            killed.append((event.data["job"], event.data["pid"]))
+            os.kill(event.data["pid"], signal.SIGKILL)
+
+    events = Events()
+    survived = run_batch(graph, over, target, engine="ray", workers=2, retries=1, resume=False,
+                         subscribers=[kill_the_first_actor, events])
+    job, pid = killed[0]
+    assert survived.jobs[job].status == "done" and survived.jobs[job].attempts == 2
+    assert survived.jobs[job].pid != pid
+    assert [e["pid"] for e in events.of("worker_lost")] == [pid]
+    assert sorted(r.job.label for r in survived.done) == ["p1.png", "p2.png", "p3.png", "p4.png"]
+    assert leftovers(out) == []
