@@ -22,7 +22,7 @@ from kinograph.core.contributions import Command, GraphReader
 from kinograph.core.devices import available_devices
 from kinograph.core.errors import MESSAGE_LIMIT, GraphError, KinographError, LinkRefused, Problem, shown
 from kinograph.core.events import Event, EventBus
-from kinograph.core.graph import Graph, GraphChange, GraphNode, Link
+from kinograph.core.graph import ChangeKind, Connection, Graph, GraphChange, GraphNode, Link, RemovedNode
 from kinograph.core.graph_file import (
     FORMAT,
     FORMAT_VERSION,
@@ -32,6 +32,8 @@ from kinograph.core.graph_file import (
     graph_schema,
     validation_problems,
 )
+from kinograph.core.links import port_accepts, reachable
+from kinograph.core.overrides import apply_overrides, parse_override
 from kinograph.core.params import XKEY, field_ui, resolve_param_paths
 from kinograph.core.paths import atomic_write_text, cache_dir, settings_dir
 from kinograph.core.registry import (
@@ -44,6 +46,7 @@ from kinograph.core.registry import (
 )
 from kinograph.core.results import RunOptions, RunResult
 from kinograph.core.scheduler import Session, run_graph
+from kinograph.core.signals import Stop, stop_on_signals
 from kinograph.core.validation import validate
 
 
@@ -64,7 +67,9 @@ __all__ = [
     "NAME_PATTERN",
     "XKEY",
     "CancelToken",
+    "ChangeKind",
     "Command",
+    "Connection",
     "Event",
     "EventBus",
     "Graph",
@@ -79,10 +84,13 @@ __all__ = [
     "PluginInfo",
     "Problem",
     "Registry",
+    "RemovedNode",
     "RunOptions",
     "RunResult",
     "Session",
+    "Stop",
     "StreamCache",
+    "apply_overrides",
     "atomic_write_text",
     "available_devices",
     "builtin_plugins",
@@ -92,11 +100,15 @@ __all__ = [
     "get_registry",
     "graph_schema",
     "load_graph",
+    "parse_override",
+    "port_accepts",
+    "reachable",
     "reset_registry",
     "resolve_param_paths",
     "run_graph",
     "settings_dir",
     "shown",
+    "stop_on_signals",
     "strict_mode",
     "validate",
     "validate_graph",

@@ -329,7 +329,7 @@ def test_booleans_and_numbers_are_not_mistaken_for_each_other(
 
 
 def test_set_values_of_the_right_kind_are_taken(registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from kinograph.cli.overrides import apply_overrides
+    from kinograph.host import apply_overrides
     from kinograph.core.graph import Graph
 
     graph = Graph.load(GRAPHS / "camera_move.json")

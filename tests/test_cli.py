@@ -27,7 +27,11 @@ def kinograph(*args: str, env: dict[str, str] | None = None, cwd: Path | None = 
     )
 
 
-@pytest.mark.parametrize("args", [["nodes"], ["nodes", "--json"], ["plugins"], ["schema"], ["--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [["nodes"], ["nodes", "--json"], ["plugins"], ["schema"], ["--help"], ["train", "--help"], ["evaluate", "--help"],
+     ["evaluate", "motion", "--help"], ["batch", "--help"], ["run", "--help"]],
+)
 def test_light_commands_import_no_heavy_libraries(args: list[str]) -> None:
     code = (
         "import sys, runpy\n"

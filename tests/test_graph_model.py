@@ -109,8 +109,8 @@ def test_insert_at_index_and_meta_removal(registry: Registry) -> None:
     graph = Graph(registry)
     graph.add_node("kinograph.value.number", "a")
     graph.add_node("kinograph.value.number", "c")
-    node, _ = graph.remove_node("a")
-    graph.insert_node(node, index=0)
+    removed = graph.remove_node("a")
+    graph.insert_node(removed.node, index=0)
     assert list(graph.nodes) == ["a", "c"]
     graph.set_meta("editor", {"x": 1})
     graph.set_meta("editor", None)

@@ -107,7 +107,7 @@ def package_files() -> list[Path]:
         ("cli", "from kinograph.plugins.learned import commands\n", "cli imports only"),
         ("gui", "from kinograph.core.graph import Graph\n", "gui imports only"),
         ("gui", "if TYPE_CHECKING:\n    from kinograph.core.events import Event\n", "gui imports only"),
-        ("batch", "from kinograph.cli.overrides import apply_overrides\n", "batch imports only"),
+        ("batch", "from kinograph.cli.main import main\n", "batch imports only"),
         ("plugins", "from kinograph.core.node import Node\n", "plugin API"),
         ("plugins", "from kinograph.host import Graph\n", "plugin API"),
     ],

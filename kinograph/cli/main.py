@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from kinograph import __version__
 from kinograph.api import Command, GraphError, KinographError
-from kinograph.cli import batch_command
 from kinograph.host import MESSAGE_LIMIT, shown
 
 if TYPE_CHECKING:
-    from kinograph.cli.signals import Stop
+    from kinograph.host import Stop
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 2, 130
 
@@ -67,7 +66,6 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
 
     sub.add_parser("schema", help="print the JSON Schema of the graph file")
 
-    batch_command.configure(sub.add_parser("batch", help="run one graph over many inputs (resumable; local or Ray)"))
 
     gui = sub.add_parser("gui", help="open the desktop editor", description="Open the desktop editor.")
     gui.add_argument("file", nargs="?", help="a graph, or an output file (MP4, PNG) made by kinograph")
@@ -151,10 +149,8 @@ def _warn_plugins() -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from kinograph.api import CancelToken
-    from kinograph.cli.overrides import apply_overrides
     from kinograph.cli.render import JsonEvents, PlainLines, ProgressBars
-    from kinograph.cli.signals import stop_on_signals
-    from kinograph.host import Graph, RunOptions, Session
+    from kinograph.host import Graph, RunOptions, Session, apply_overrides, stop_on_signals
 
     strict = _strict_problems()
     if strict is not None:
@@ -318,7 +314,6 @@ COMMANDS = {
     "plugins": cmd_plugins,
     "schema": cmd_schema,
     "gui": cmd_gui,
-    "batch": batch_command.run,
 }
 
 

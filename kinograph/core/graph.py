@@ -10,8 +10,9 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from kinograph.core.graph_file import (
     parse_json,
     validation_problems,
 )
+from kinograph.core.links import link_refusal
 from kinograph.core.node import Node
 from kinograph.core.registry import Registry, get_registry
 
@@ -51,6 +53,15 @@ class Link:
     @property
     def target(self) -> str:
         return f"{self.target_node}.{self.target_port}"
+
+    def renamed(self, old: str, new: str) -> Link:
+        """This link with node ``old`` called ``new``."""
+        return Link(
+            new if self.source_node == old else self.source_node,
+            self.source_port,
+            new if self.target_node == old else self.target_node,
+            self.target_port,
+        )
 
     @classmethod
     def parse(cls, source: str, target: str) -> Link:
@@ -87,17 +98,50 @@ class GraphNode:
         return entry
 
 
+class ChangeKind(StrEnum):
+    """The kinds of edit a :class:`Graph` announces, one per operation."""
+
+    NODE_ADDED = "node_added"
+    NODE_REMOVED = "node_removed"
+    NODE_RENAMED = "node_renamed"  # ``name``: the old id, ``value``/``node_id``: the new one
+    NODES_REORDERED = "nodes_reordered"  # ``value``: the new order of ids
+    LINK_ADDED = "link_added"
+    LINK_REMOVED = "link_removed"
+    PARAM_CHANGED = "param_changed"
+    PARAM_EXPOSED = "param_exposed"  # a param shown as an input port (``value``: True/False)
+    BYPASS_CHANGED = "bypass_changed"
+    UI_CHANGED = "ui_changed"
+    META_CHANGED = "meta_changed"
+    RESET = "reset"
+
+
 @dataclass(frozen=True)
 class GraphChange:
-    """What changed: ``kind`` is node_added, node_removed, node_renamed (``name`` old id,
-    ``value`` new id), link_added, link_removed, param_changed, bypass_changed, ui_changed,
-    meta_changed or reset."""
+    """One edit: ``kind`` says which (:class:`ChangeKind`); the other fields say where."""
 
-    kind: str
+    kind: ChangeKind
     node_id: str | None = None
     link: Link | None = None
     name: str | None = None
     value: Any = None
+
+
+@dataclass(frozen=True)
+class RemovedNode:
+    """What :meth:`Graph.remove_node` took out, so :meth:`Graph.restore_node` puts it back exactly."""
+
+    node: GraphNode
+    index: int
+    links: tuple[tuple[int, Link], ...]
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What :meth:`Graph.connect` did: the new link and the links it replaced (with their places)."""
+
+    link: Link
+    replaced: tuple[tuple[int, Link], ...] = ()
+    added: bool = True
 
 
 class GraphReading:
@@ -222,10 +266,10 @@ class Graph(GraphReading):
             items = list(self.nodes.items())
             items.insert(index, (node.id, copy.deepcopy(node)))
             self.nodes = dict(items)
-        self._emit(GraphChange("node_added", node.id))
+        self._emit(GraphChange(ChangeKind.NODE_ADDED, node.id))
 
     def rename_node(self, old: str, new: str) -> None:
-        """Give a node another id, keeping its place in the file and its links."""
+        """Give a node another id, keeping its place in the file and its links (and their places)."""
         node = self._node(old)
         if not _NAME.match(new):
             raise GraphError(Problem(f"nodes.{new}", "node ids must match [A-Za-z_][A-Za-z0-9_-]*"))
@@ -233,91 +277,88 @@ class Graph(GraphReading):
             raise GraphError(Problem(f"nodes.{new}", "a node with this id already exists"))
         self.nodes = {(new if key == old else key): value for key, value in self.nodes.items()}
         node.id = new
-        self.links = [
-            Link(
-                new if link.source_node == old else link.source_node,
-                link.source_port,
-                new if link.target_node == old else link.target_node,
-                link.target_port,
-            )
-            for link in self.links
-        ]
-        self._emit(GraphChange("node_renamed", new, name=old, value=new))
+        self.links = [link.renamed(old, new) for link in self.links]
+        self._emit(GraphChange(ChangeKind.NODE_RENAMED, new, name=old, value=new))
 
-    def remove_node(self, node_id: str) -> tuple[GraphNode, list[Link]]:
-        """Remove a node and its links; returns both so an undo can restore them."""
+    def reorder_nodes(self, order: list[str]) -> None:
+        """Put the nodes in ``order`` (file order; every id once)."""
+        if sorted(order) != sorted(self.nodes):
+            raise GraphError(Problem("nodes", "a new order must name every node once"))
+        if list(self.nodes) != order:
+            self.nodes = {node_id: self.nodes[node_id] for node_id in order}
+            self._emit(GraphChange(ChangeKind.NODES_REORDERED, value=list(order)))
+
+    def remove_node(self, node_id: str) -> RemovedNode:
+        """Remove a node and its links; :meth:`restore_node` is the inverse."""
         node = self._node(node_id)
-        removed = [link for link in self.links if node_id in (link.source_node, link.target_node)]
-        for link in removed:
+        index = list(self.nodes).index(node_id)
+        removed = tuple(
+            (i, link) for i, link in enumerate(self.links) if node_id in (link.source_node, link.target_node)
+        )
+        for _, link in reversed(removed):
             self.disconnect(link)
         del self.nodes[node_id]
-        self._emit(GraphChange("node_removed", node_id))
-        return node, removed
+        self._emit(GraphChange(ChangeKind.NODE_REMOVED, node_id))
+        return RemovedNode(node, index, removed)
 
-    def check_link(self, source: str, target: str) -> str | None:
-        """Why a link from ``source`` (node.port) to ``target`` is refused, or None if allowed."""
-        link = Link.parse(source, target)
-        for node_id in (link.source_node, link.target_node):
-            if node_id not in self.nodes:
-                return f"there is no node {node_id!r}"
-        if link.source_node == link.target_node:
-            return "a node cannot feed itself"
-        source_cls = self.node_class(link.source_node)
-        target_cls = self.node_class(link.target_node)
-        source_type = target_type = None
-        if source_cls is not None:
-            out = source_cls.output(link.source_port)
-            if out is None:
-                return f"{link.source_node} has no output {link.source_port!r}" + _known(
-                    p.name for p in source_cls.outputs
-                )
-            source_type = out.type
-        if target_cls is not None:
-            inp = target_cls.input(link.target_port)
-            if inp is None:
-                return f"{link.target_node} has no input {link.target_port!r}" + _known(
-                    p.name for p in target_cls.inputs
-                )
-            target_type = inp.type
-        if source_type and target_type:
-            reason = self.registry.ports.refusal(link.source, source_type, link.target, target_type)
-            if reason:
-                return reason
-        if self._reaches(link.target_node, link.source_node):
-            return f"{link.source} -> {link.target} would make a cycle"
-        return None
+    def restore_node(self, removed: RemovedNode) -> None:
+        """Undo :meth:`remove_node`: the node at its place, its links at theirs."""
+        self.insert_node(removed.node, removed.index)
+        for index, link in removed.links:
+            self.add_link(link, index)
 
-    def connect(self, source: str, target: str, *, replace: bool = True) -> Link:
-        """Link ``source`` (node.port) to ``target``; an existing link into the input is replaced."""
+    def check_link(self, source: str, target: str, *, ignoring: Link | None = None) -> str | None:
+        """Why a link from ``source`` (node.port) to ``target`` is refused, or None if allowed.
+
+        ``ignoring``: judge it as if that link were gone (moving a link, inserting a node into one).
+        """
+        return link_refusal(self, Link.parse(source, target), ignoring=ignoring)
+
+    def connect(self, source: str, target: str, *, replace: bool = True, index: int | None = None) -> Connection:
+        """Link ``source`` (node.port) to ``target``; an existing link into the input is replaced.
+
+        Returns what was done; :meth:`undo_connect` is the inverse.
+        """
         reason = self.check_link(source, target)
         if reason:
             raise LinkRefused(reason)
         link = Link.parse(source, target)
         existing = [
-            other
-            for other in self.links
+            (i, other)
+            for i, other in enumerate(self.links)
             if (other.target_node, other.target_port) == (link.target_node, link.target_port)
         ]
-        if link in existing:
-            return link
+        if any(other == link for _, other in existing):
+            return Connection(link, (), added=False)
         if existing and not replace:
-            raise LinkRefused(f"{link.target} already has a link from {existing[0].source}")
-        for other in existing:
+            raise LinkRefused(f"{link.target} already has a link from {existing[0][1].source}")
+        for _, other in reversed(existing):
             self.disconnect(other)
-        self.links.append(link)
-        self._emit(GraphChange("link_added", link.target_node, link))
-        return link
+        self.add_link(link, index)
+        return Connection(link, tuple(existing))
+
+    def undo_connect(self, connection: Connection) -> None:
+        """Undo :meth:`connect`: the new link goes, the replaced ones come back at their places."""
+        if connection.added:
+            self.disconnect(connection.link)
+        for index, link in connection.replaced:
+            self.add_link(link, index)
 
     def add_link(self, link: Link, index: int | None = None) -> None:
-        """Add a link as is, without type checks (undo, paste, unknown node types)."""
+        """Add a link as is, at ``index`` in file order, without type checks (undo, paste, unknown
+        node types)."""
         if link not in self.links:
             self.links.insert(len(self.links) if index is None else index, link)
-            self._emit(GraphChange("link_added", link.target_node, link))
+            self._emit(GraphChange(ChangeKind.LINK_ADDED, link.target_node, link))
 
-    def disconnect(self, link: Link) -> None:
-        if link in self.links:
-            self.links.remove(link)
-            self._emit(GraphChange("link_removed", link.target_node, link))
+    def disconnect(self, link: Link) -> int | None:
+        """Remove a link; returns where it was (for :meth:`add_link` to put it back), or None."""
+        if link not in self.links:
+            return None
+        index = self.links.index(link)
+        del self.links[index]
+        self._emit(GraphChange(ChangeKind.LINK_REMOVED, link.target_node, link))
+        return index
 
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         """Set one param; an invalid value raises GraphError with the pydantic message."""
@@ -337,12 +378,12 @@ class Graph(GraphReading):
         for name in values:
             node.params[name] = merged.get(name)
         for name in values:
-            self._emit(GraphChange("param_changed", node_id, name=name, value=node.params[name]))
+            self._emit(GraphChange(ChangeKind.PARAM_CHANGED, node_id, name=name, value=node.params[name]))
 
     def set_bypass(self, node_id: str, bypass: bool) -> None:
         node = self._node(node_id)
         node.bypass = bool(bypass)
-        self._emit(GraphChange("bypass_changed", node_id, value=node.bypass))
+        self._emit(GraphChange(ChangeKind.BYPASS_CHANGED, node_id, value=node.bypass))
 
     def set_ui(self, node_id: str, key: str, value: Any) -> None:
         node = self._node(node_id)
@@ -350,7 +391,7 @@ class Graph(GraphReading):
             node.ui.pop(key, None)
         else:
             node.ui[key] = copy.deepcopy(value)
-        self._emit(GraphChange("ui_changed", node_id, name=key, value=value))
+        self._emit(GraphChange(ChangeKind.UI_CHANGED, node_id, name=key, value=value))
 
     def move_node(self, node_id: str, pos: tuple[float, float]) -> None:
         self.set_ui(node_id, "pos", [round(float(pos[0]), 1), round(float(pos[1]), 1)])
@@ -361,7 +402,7 @@ class Graph(GraphReading):
             self.meta.pop(key, None)
         else:
             self.meta[key] = value
-        self._emit(GraphChange("meta_changed", name=key, value=value))
+        self._emit(GraphChange(ChangeKind.META_CHANGED, name=key, value=value))
 
     def _node(self, node_id: str) -> GraphNode:
         try:
@@ -399,22 +440,6 @@ class Graph(GraphReading):
         except ValidationError as exc:
             raise GraphError(validation_problems(exc, f"nodes.{node_id}.params")) from None
         return model.model_dump(mode="json")
-
-    def _reaches(self, start: str, goal: str) -> bool:
-        """Whether links lead from ``start`` to ``goal`` (iterative: no recursion limit)."""
-        outgoing: dict[str, list[str]] = {}
-        for link in self.links:
-            outgoing.setdefault(link.source_node, []).append(link.target_node)
-        stack, seen = [start], set()
-        while stack:
-            current = stack.pop()
-            if current == goal:
-                return True
-            if current in seen:
-                continue
-            seen.add(current)
-            stack.extend(outgoing.get(current, []))
-        return False
 
     # -- files --
 
@@ -461,7 +486,7 @@ class Graph(GraphReading):
         """Take over another graph's contents (open file in place) and announce a reset."""
         self.meta, self.nodes, self.links = other.meta, other.nodes, other.links
         self.base_dir = other.base_dir
-        self._emit(GraphChange("reset"))
+        self._emit(GraphChange(ChangeKind.RESET))
 
     @classmethod
     def from_file(
@@ -499,8 +524,3 @@ class Graph(GraphReading):
         """Load a graph file; relative paths in it resolve against its folder."""
         path = Path(path)
         return cls.from_file(load_graph_file(path), registry, path.resolve().parent)
-
-
-def _known(names: Iterable[str]) -> str:
-    names = list(names)
-    return f" (it has: {', '.join(names)})" if names else " (it has none)"

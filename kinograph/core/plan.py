@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from kinograph.core.errors import GraphError, Problem
 from kinograph.core.graph import GraphSnapshot
+from kinograph.core.links import find_cycle, upstream_of
 from kinograph.core.registry import Registry
 
 
@@ -40,18 +41,15 @@ def make_plan(snapshot: GraphSnapshot, registry: Registry, targets: list[str] | 
     for target in targets:
         if target not in snapshot.nodes:
             raise GraphError(Problem(f"nodes.{target}", "there is no such node to run"))
+    needed = upstream_of(snapshot.links, targets)
+    links = [link for link in snapshot.links if link.source_node in needed and link.target_node in needed]
+    cycle = find_cycle(sorted(needed), links)
+    if cycle is not None:
+        raise GraphError(Problem("links", "links form a cycle: " + " -> ".join(cycle)))
+    # networkx keeps ties in file order, so a plan reads like the file.
     dag = nx.DiGraph()
-    dag.add_nodes_from(snapshot.nodes)
-    dag.add_edges_from((link.source_node, link.target_node) for link in snapshot.links)
-    needed = set(targets)
-    for target in targets:
-        needed |= nx.ancestors(dag, target)
-    sub = dag.subgraph(needed)
+    dag.add_nodes_from(node_id for node_id in snapshot.nodes if node_id in needed)
+    dag.add_edges_from((link.source_node, link.target_node) for link in links)
     position = {node_id: index for index, node_id in enumerate(snapshot.nodes)}
-    try:
-        order = list(nx.lexicographical_topological_sort(sub, key=position.__getitem__))
-    except nx.NetworkXUnfeasible:
-        cycle = nx.find_cycle(sub)
-        names = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
-        raise GraphError(Problem("links", f"links form a cycle: {names}")) from None
+    order = list(nx.lexicographical_topological_sort(dag, key=position.__getitem__))
     return Plan(tuple(order), tuple(targets))

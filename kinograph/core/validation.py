@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from kinograph.core.errors import KinographError, Problem
 from kinograph.core.graph import GraphReading, Link
 from kinograph.core.graph_file import validation_problems
+from kinograph.core.links import find_cycle, type_refusal
 from kinograph.core.node import Node
 from kinograph.core.params import NodeParams, field_ui, path_fields, resolve_param_paths
 from kinograph.core.paths import PACKAGE_SCHEME, output_problem, resolve_path, special_file_kind
@@ -320,39 +321,15 @@ def _link_problems(graph: GraphReading, wanted: set[str]) -> list[Problem]:
             )
             continue
         seen_inputs[key] = link.source
-        reason = _type_reason(graph, link)
+        reason = type_refusal(graph, link)
         if reason:
             problems.append(Problem(where, reason))
     return problems
 
 
-def _type_reason(graph: GraphReading, link: object) -> str | None:
-    source_cls = graph.node_class(link.source_node)  # type: ignore[attr-defined]
-    target_cls = graph.node_class(link.target_node)  # type: ignore[attr-defined]
-    out = source_cls.output(link.source_port) if source_cls else None  # type: ignore[attr-defined]
-    inp = target_cls.input(link.target_port) if target_cls else None  # type: ignore[attr-defined]
-    if source_cls is not None and out is None:
-        names = ", ".join(p.name for p in source_cls.outputs) or "none"
-        return f"{link.source_node} has no output {link.source_port!r} (it has: {names})"  # type: ignore[attr-defined]
-    if target_cls is not None and inp is None:
-        names = ", ".join(p.name for p in target_cls.inputs) or "none"
-        return f"{link.target_node} has no input {link.target_port!r} (it has: {names})"  # type: ignore[attr-defined]
-    if out is not None and inp is not None:
-        return graph.registry.ports.refusal(link.source, out.type, link.target, inp.type)  # type: ignore[attr-defined]
-    return None
-
-
 def _cycle_problems(graph: GraphReading) -> list[Problem]:
-    import networkx as nx
-
-    dag = nx.DiGraph()
-    dag.add_nodes_from(graph.nodes)
-    dag.add_edges_from((link.source_node, link.target_node) for link in graph.links if link.source_node in graph.nodes and link.target_node in graph.nodes)
-    try:
-        cycle = nx.find_cycle(dag)
-    except nx.NetworkXNoCycle:
+    links = [link for link in graph.links if link.source_node in graph.nodes and link.target_node in graph.nodes]
+    cycle = find_cycle(graph.nodes, links)
+    if cycle is None:
         return []
-    names = [edge[0] for edge in cycle] + [cycle[0][0]]
-    return [Problem("links", "links form a cycle: " + " -> ".join(names), "remove one of these links")]
-
-
+    return [Problem("links", "links form a cycle: " + " -> ".join(cycle), "remove one of these links")]

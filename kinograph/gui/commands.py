@@ -1,5 +1,6 @@
-"""One QUndoCommand per kind of edit. Each changes the core :class:`Graph` only; the scene follows
-the graph's change events, so undo and redo redraw themselves.
+"""One QUndoCommand per kind of edit. Each calls operations of the core :class:`Graph` and, on
+undo, their inverses: nothing else touches the graph, and the scene follows the graph's change
+events, so undo and redo redraw themselves.
 
 Undo restores the exact prior graph, including the order of nodes and links in the file
 (``Graph.to_json`` of before and after undo are equal), so an undone edit never shows in a diff.
@@ -13,29 +14,10 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from kinograph.api import GraphError
-from kinograph.host import Graph, GraphChange, GraphNode, Link
+from kinograph.host import Connection, Graph, GraphNode, Link, RemovedNode
 
 _MERGE_PARAM = 4101
 _MERGE_META = 4102
-
-
-def restore_links(graph: Graph, links: list[Link]) -> None:
-    """Make the graph's links exactly ``links``, in that order (announcing what changed)."""
-    wanted = set(links)
-    for link in [link for link in graph.links if link not in wanted]:
-        graph.disconnect(link)
-    for link in links:
-        graph.add_link(link)
-    # The core appends restored links at the end; put them back where they were.
-    graph.links[:] = list(links)
-
-
-def restore_node_order(graph: Graph, order: list[str]) -> None:
-    """Put nodes back in their saved order (the core re-inserts a node at the end)."""
-    rank = {node_id: i for i, node_id in enumerate(order)}
-    items = sorted(graph.nodes.items(), key=lambda kv: rank.get(kv[0], len(rank)))
-    graph.nodes.clear()
-    graph.nodes.update(items)
 
 
 class GraphCommand(QUndoCommand):
@@ -81,19 +63,14 @@ class RemoveNodeCommand(GraphCommand):
     def __init__(self, graph: Graph, node_id: str) -> None:
         super().__init__(graph, f"Delete {node_id}")
         self.node_id = node_id
-        self._node = copy.deepcopy(graph.nodes[node_id])
-        self._order: list[str] = []
-        self._links: list[Link] = []
+        self._removed: RemovedNode | None = None
 
     def redo(self) -> None:
-        self._order = list(self.graph.nodes)
-        self._links = list(self.graph.links)
-        self.graph.remove_node(self.node_id)
+        self._removed = self.graph.remove_node(self.node_id)
 
     def undo(self) -> None:
-        self.graph.insert_node(self._node)
-        restore_node_order(self.graph, self._order)
-        restore_links(self.graph, self._links)
+        if self._removed is not None:
+            self.graph.restore_node(self._removed)
 
 
 class MoveNodesCommand(GraphCommand):
@@ -123,30 +100,30 @@ class ConnectCommand(GraphCommand):
     def __init__(self, graph: Graph, source: str, target: str) -> None:
         super().__init__(graph, f"Connect {source} → {target}")
         self.source, self.target = source, target
-        self._before: list[Link] = []
+        self._done: Connection | None = None
 
     def redo(self) -> None:
-        self._before = list(self.graph.links)
-        self.graph.connect(self.source, self.target)
+        self._done = self.graph.connect(self.source, self.target)
 
     def undo(self) -> None:
-        restore_links(self.graph, self._before)
+        if self._done is not None:
+            self.graph.undo_connect(self._done)
 
 
 class DisconnectCommand(GraphCommand):
-    """Remove one link."""
+    """Remove one link; undo puts it back at its place."""
 
     def __init__(self, graph: Graph, link: Link) -> None:
         super().__init__(graph, f"Disconnect {link}")
         self.link = link
-        self._before: list[Link] = []
+        self._index: int | None = None
 
     def redo(self) -> None:
-        self._before = list(self.graph.links)
-        self.graph.disconnect(self.link)
+        self._index = self.graph.disconnect(self.link)
 
     def undo(self) -> None:
-        restore_links(self.graph, self._before)
+        if self._index is not None:
+            self.graph.add_link(self.link, self._index)
 
 
 class SetParamCommand(GraphCommand):
@@ -179,8 +156,7 @@ class SetParamCommand(GraphCommand):
         except GraphError:
             # The old value came from a file and was already invalid (another param may be
             # too): put it back as it was, since undo must restore the exact prior graph.
-            self.graph.nodes[self.node_id].params[self.name] = copy.deepcopy(value)
-            self.graph._emit(GraphChange("param_changed", self.node_id, name=self.name, value=value))
+            self.graph.set_params(self.node_id, {self.name: copy.deepcopy(value)}, check=False)
 
 
 class SetBypassCommand(GraphCommand):
@@ -208,20 +184,18 @@ class PasteCommand(GraphCommand):
         super().__init__(graph, f"{text} {len(nodes)} node{'s' if len(nodes) != 1 else ''}")
         self.nodes = [copy.deepcopy(node) for node in nodes]
         self.links = list(links)
-        self._links_before: list[Link] = []
 
     def redo(self) -> None:
-        self._links_before = list(self.graph.links)
         for node in self.nodes:
             self.graph.insert_node(node)
         for link in self.links:
             self.graph.add_link(link)
 
     def undo(self) -> None:
+        for link in reversed(self.links):
+            self.graph.disconnect(link)
         for node in reversed(self.nodes):
-            if node.id in self.graph.nodes:
-                self.graph.remove_node(node.id)
-        restore_links(self.graph, self._links_before)
+            self.graph.remove_node(node.id)
 
 
 class SetEditorStateCommand(GraphCommand):
@@ -260,24 +234,7 @@ class RenameNodeCommand(GraphCommand):
         self._rename(self.new_id, self.old_id)
 
     def _rename(self, old: str, new: str) -> None:
-        graph = self.graph
-        order = [new if node_id == old else node_id for node_id in graph.nodes]
-        links = [_renamed(link, old, new) for link in graph.links]
-        node, _ = graph.remove_node(old)
-        node = copy.deepcopy(node)
-        node.id = new
-        graph.insert_node(node)
-        restore_node_order(graph, order)
-        restore_links(graph, links)
-
-
-def _renamed(link: Link, old: str, new: str) -> Link:
-    return Link(
-        new if link.source_node == old else link.source_node,
-        link.source_port,
-        new if link.target_node == old else link.target_node,
-        link.target_port,
-    )
+        self.graph.rename_node(old, new)
 
 
 class SetMetaCommand(GraphCommand):

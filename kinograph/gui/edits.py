@@ -105,7 +105,7 @@ class GraphEditor:
         for key, points in state["reroutes"].items():
             link = _parse_key(key)
             if link is not None:
-                key = link_key(commands._renamed(link, node_id, new_id))
+                key = link_key(link.renamed(node_id, new_id))
             renamed[key] = points
         self.stack.beginMacro(f"Rename {node_id} to {new_id}")
         self.stack.push(commands.RenameNodeCommand(self.graph, node_id, new_id))
@@ -130,12 +130,7 @@ class GraphEditor:
 
     def relink(self, old: Link, source: str, target: str) -> str | None:
         """Move a picked-up link to new ends in one undo step; returns the core's refusal."""
-        index = self.graph.links.index(old)
-        del self.graph.links[index]  # judge the new link as if the old one were gone
-        try:
-            reason = self.graph.check_link(source, target)
-        finally:
-            self.graph.links.insert(index, old)
+        reason = self.graph.check_link(source, target, ignoring=old)  # as if the old one were gone
         if reason is None:
             self.stack.beginMacro(f"Relink {old.source}")
             self.stack.push(commands.DisconnectCommand(self.graph, old))
@@ -157,15 +152,11 @@ class GraphEditor:
         cls = self.graph.node_class(node_id)
         if cls is None or link not in self.graph.links:
             return False
-        index = self.graph.links.index(link)
-        del self.graph.links[index]  # check the new links as if the old one were gone
-        try:
-            into = next((f"{node_id}.{p.name}" for p in cls.inputs
-                         if self.graph.check_link(link.source, f"{node_id}.{p.name}") is None), None)
-            out = next((f"{node_id}.{p.name}" for p in cls.outputs
-                        if self.graph.check_link(f"{node_id}.{p.name}", link.target) is None), None)
-        finally:
-            self.graph.links.insert(index, link)
+        # Check the new links as if the old one were gone.
+        into = next((f"{node_id}.{p.name}" for p in cls.inputs
+                     if self.graph.check_link(link.source, f"{node_id}.{p.name}", ignoring=link) is None), None)
+        out = next((f"{node_id}.{p.name}" for p in cls.outputs
+                    if self.graph.check_link(f"{node_id}.{p.name}", link.target, ignoring=link) is None), None)
         if into is None or out is None:
             return False
         self.stack.beginMacro(f"Insert {node_id}")

@@ -22,7 +22,7 @@ from kinograph.gui.items.link_item import LinkItem, PendingLinkItem
 from kinograph.gui.items.node_item import NodeItem
 from kinograph.gui.items.port_item import PortItem
 from kinograph.gui.items.reroute_item import RerouteItem
-from kinograph.host import GraphChange, Link
+from kinograph.host import ChangeKind, GraphChange, Link, port_accepts, reachable
 
 
 class GraphScene(QGraphicsScene):
@@ -74,32 +74,51 @@ class GraphScene(QGraphicsScene):
 
     def _on_change(self, change: GraphChange) -> None:
         kind, node_id = change.kind, change.node_id
-        if kind == "reset":
+        if kind == ChangeKind.RESET:
             self.rebuild()
-        elif kind == "node_added" and node_id is not None:
+        elif kind == ChangeKind.NODE_ADDED and node_id is not None:
             self._add_node_item(node_id)
-        elif kind == "node_removed" and node_id is not None:
+        elif kind == ChangeKind.NODE_REMOVED and node_id is not None:
             item = self.node_items.pop(node_id, None)
             if item is not None:
                 self.removeItem(item)
-        elif kind == "link_added" and change.link is not None:
+        elif kind == ChangeKind.NODE_RENAMED and change.name in self.node_items and node_id is not None:
+            self._rename_node_item(change.name, node_id)
+        elif kind == ChangeKind.LINK_ADDED and change.link is not None:
             self._add_link_item(change.link)
             self._rebuild_reroutes()
-        elif kind == "link_removed" and change.link is not None:
+        elif kind == ChangeKind.LINK_REMOVED and change.link is not None:
             self._remove_link_item(change.link)
-        elif kind == "param_changed" and node_id in self.node_items:
-            self.node_items[node_id].set_params(self.graph.nodes[node_id].params)
-        elif kind == "bypass_changed" and node_id in self.node_items:
+        elif kind in (ChangeKind.PARAM_CHANGED, ChangeKind.PARAM_EXPOSED) and node_id in self.node_items:
+            self._refresh_node_item(node_id)
+        elif kind == ChangeKind.BYPASS_CHANGED and node_id in self.node_items:
             self.node_items[node_id].set_bypass(bool(change.value))
             for item in self.links_of(node_id):
                 item.update()
-        elif kind == "ui_changed" and change.name == "pos" and node_id in self.node_items:
+        elif kind == ChangeKind.UI_CHANGED and change.name == "pos" and node_id in self.node_items:
             item = self.node_items[node_id]
             pos = change.value if change.value is not None else [0.0, 0.0]
             if QPointF(float(pos[0]), float(pos[1])) != item.pos():
                 item.setPos(float(pos[0]), float(pos[1]))
-        elif kind == "meta_changed" and change.name == "editor":
+        elif kind == ChangeKind.META_CHANGED and change.name == "editor":
             self._rebuild_editor_items()
+        # NODES_REORDERED changes the file order only: nothing on the canvas moves.
+
+    def _rename_node_item(self, old: str, new: str) -> None:
+        """A node got another id: its item and its links' items are made anew under it."""
+        item = self.node_items.pop(old)
+        selected = item.isSelected()
+        for link in [lk for lk in self.link_items if old in (lk.source_node, lk.target_node)]:
+            self._remove_link_item(link)
+        self.removeItem(item)
+        self._add_node_item(new).setSelected(selected)
+        for link in self.graph.links:
+            if new in (link.source_node, link.target_node):
+                self._add_link_item(link)
+        self._rebuild_reroutes()
+
+    def _refresh_node_item(self, node_id: str) -> None:
+        self.node_items[node_id].set_params(self.graph.nodes[node_id].params)
 
     def _add_node_item(self, node_id: str) -> NodeItem:
         node = self.graph.nodes[node_id]
@@ -382,7 +401,8 @@ class GraphScene(QGraphicsScene):
         highlights in milliseconds. The drop itself is always judged by ``check_link``.
         """
         ignored = self._pending_detached
-        cycle_nodes = self._reachable(anchor.node.node_id, upstream=anchor.direction == "output", ignored=ignored)
+        cycle_nodes = reachable(self.graph.links, anchor.node.node_id, upstream=anchor.direction == "output",
+                                ignoring=ignored)
         ports = self.registry.ports
         for node in self.node_items.values():
             for port in node.ports():
@@ -390,27 +410,7 @@ class GraphScene(QGraphicsScene):
                     port.set_accepts(False)
                     continue
                 source, target = (anchor, port) if anchor.direction == "output" else (port, anchor)
-                if source.type_name and target.type_name:
-                    port.set_accepts(ports.compatible(source.type_name, target.type_name))
-                else:
-                    port.set_accepts(True)  # a placeholder's ports have no known type
-
-    def _reachable(self, start: str, upstream: bool, ignored: Link | None) -> set[str]:
-        """Nodes linked (transitively) into ``start`` (upstream) or out of it: linking to them loops."""
-        edges: dict[str, list[str]] = {}
-        for link in self.graph.links:
-            if link == ignored:
-                continue
-            a, b = (link.target_node, link.source_node) if upstream else (link.source_node, link.target_node)
-            edges.setdefault(a, []).append(b)
-        seen, stack = set(), [start]
-        while stack:
-            current = stack.pop()
-            for other in edges.get(current, []):
-                if other not in seen:
-                    seen.add(other)
-                    stack.append(other)
-        return seen
+                port.set_accepts(port_accepts(ports, source.type_name, target.type_name))
 
     @staticmethod
     def _link_ends(anchor: PortItem, other: PortItem) -> tuple[str, str]:

@@ -1,7 +1,8 @@
 """``kinograph batch``: one graph over many inputs, resumable, locally or on a Ray cluster.
 
-The command line is parsed here, with the CLI's own ``--set`` parsing; the batch layer
-(:mod:`kinograph.batch`) gets plain data. Nothing heavy is imported until the command runs, so
+The command line is parsed here, with the host's ``--set`` parsing; the batch engine gets plain
+data. kinograph's own ``builtin.batch`` entry point contributes it through the
+``kinograph_commands`` hook (:mod:`kinograph.batch.plugin`), so the CLI never imports batch. Nothing heavy is imported until the command runs, so
 ``kinograph --help`` stays fast.
 
 Exit codes: 0 every job done (or finished before), 1 some input failed, 2 bad usage or an
@@ -80,9 +81,7 @@ def _split(option: str, text: str) -> tuple[str, str, str]:
 def run(args: argparse.Namespace) -> int:
     """Run the batch command; returns the exit code."""
     from kinograph.batch import Batch, Out, Over
-    from kinograph.cli.overrides import parse_override
-    from kinograph.cli.signals import stop_on_signals
-    from kinograph.host import CancelToken, GraphError, Problem, load_graph
+    from kinograph.host import CancelToken, GraphError, Problem, load_graph, parse_override, stop_on_signals
 
     graph = load_graph(args.graph)
     params: dict[tuple[str, str], Any] = {}

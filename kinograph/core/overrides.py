@@ -6,8 +6,9 @@ import json
 import os
 from typing import Any
 
-from kinograph.api import GraphError, Problem
-from kinograph.host import Graph, field_ui
+from kinograph.core.errors import GraphError, Problem
+from kinograph.core.graph import Graph
+from kinograph.core.params import field_ui
 
 
 def _is_text_field(schema: dict[str, Any]) -> bool:
