@@ -26,6 +26,7 @@ from kinograph.core.paths import IfExists, atomic_output, cache_dir, output_targ
 from kinograph.core.ports import (
     ANY,
     AUDIO,
+    BOOL,
     FEATURES,
     FRAME_STREAM,
     IMAGE,
@@ -62,6 +63,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ANY",
     "AUDIO",
+    "BOOL",
     "DEFAULT_CHUNK",
     "FEATURES",
     "FRAME_STREAM",

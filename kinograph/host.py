@@ -34,6 +34,7 @@ from kinograph.core.graph_file import (
 )
 from kinograph.core.links import port_accepts, reachable
 from kinograph.core.overrides import apply_overrides, parse_override
+from kinograph.core.param_ports import exposable_params, node_inputs
 from kinograph.core.params import XKEY, field_ui, resolve_param_paths
 from kinograph.core.paths import atomic_write_text, cache_dir, settings_dir
 from kinograph.core.registry import (
@@ -44,7 +45,7 @@ from kinograph.core.registry import (
     reset_registry,
     strict_mode,
 )
-from kinograph.core.results import RunOptions, RunResult
+from kinograph.core.results import Failure, NodeState, RunOptions, RunResult, RunStatus
 from kinograph.core.scheduler import Session, run_graph
 from kinograph.core.signals import Stop, stop_on_signals
 from kinograph.core.validation import validate
@@ -72,6 +73,7 @@ __all__ = [
     "Connection",
     "Event",
     "EventBus",
+    "Failure",
     "Graph",
     "GraphChange",
     "GraphError",
@@ -81,12 +83,14 @@ __all__ = [
     "KinographError",
     "Link",
     "LinkRefused",
+    "NodeState",
     "PluginInfo",
     "Problem",
     "Registry",
     "RemovedNode",
     "RunOptions",
     "RunResult",
+    "RunStatus",
     "Session",
     "Stop",
     "StreamCache",
@@ -96,10 +100,12 @@ __all__ = [
     "builtin_plugins",
     "cache_dir",
     "dump_graph_file",
+    "exposable_params",
     "field_ui",
     "get_registry",
     "graph_schema",
     "load_graph",
+    "node_inputs",
     "parse_override",
     "port_accepts",
     "reachable",

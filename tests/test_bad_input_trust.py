@@ -329,8 +329,8 @@ def test_booleans_and_numbers_are_not_mistaken_for_each_other(
 
 
 def test_set_values_of_the_right_kind_are_taken(registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from kinograph.host import apply_overrides
     from kinograph.core.graph import Graph
+    from kinograph.host import apply_overrides
 
     graph = Graph.load(GRAPHS / "camera_move.json")
     apply_overrides(graph, ["animate.fps=30", "write.copy_audio=false", "write.image_sequence=yes", "write.crf=20"])

@@ -17,20 +17,24 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from kinograph.core.cache import StreamCache, ValueCache
 from kinograph.core.context import CancelToken, ModelStore, RunContext, new_run_folder
 from kinograph.core.devices import choose_device
-from kinograph.core.errors import Cancelled, UpstreamFailed
+from kinograph.core.errors import Cancelled, NodeFailure, UpstreamFailed, shown
 from kinograph.core.fan_out import FanOut
 from kinograph.core.frames import FrameStream
 from kinograph.core.graph import GraphSnapshot, Link
 from kinograph.core.node import Node
+from kinograph.core.params import NodeParams, resolve_param_paths
+from kinograph.core.paths import output_problem
 from kinograph.core.ports import PortTypeRegistry
 from kinograph.core.recorder import Recorder
 from kinograph.core.results import NodeState, RunOptions, RunResult, RunStatus
 from kinograph.core.run_plan import Action, PortRef, RunPlan
 from kinograph.core.streams import OwnTime, StageHooks, traced
-from kinograph.core.validation import bypass_source
+from kinograph.core.validation import bypass_source, written_places
 
 
 class Caches:
@@ -214,12 +218,22 @@ class Executor:
 
     def run_node(self, node_id: str) -> None:
         cls = self.plan.classes[node_id]
-        inputs = {link.target_port: self.input_value(link) for link in self.plan.inputs[node_id]}
+        inputs: dict[str, Any] = {}
+        linked: dict[str, tuple[Link, Any]] = {}  # params shown as ports, with what their links give
+        for link in self.plan.inputs[node_id]:
+            value = self.input_value(link)
+            if cls.input(link.target_port) is None:
+                linked[link.target_port] = (link, value)
+            else:
+                inputs[link.target_port] = value
         ctx = self.context(node_id)
         self.recorder.started(node_id)
         clock = OwnTime()  # time spent pulling upstream streams belongs to those stages
         try:
-            outputs = cls(self.plan.params[node_id]).run(ctx, **inputs)
+            params = self.plan.params[node_id]
+            if linked:
+                params = with_linked_values(self.plan, node_id, params, linked, self.snapshot.base_dir)
+            outputs = cls(params).run(ctx, **inputs)
             self.check_outputs(node_id, outputs)
         except Cancelled:
             clock.abandon()
@@ -337,7 +351,8 @@ class Executor:
             if len(readers) > 1:
                 value = self.fan_out.branch(output, value, readers, link.target_node)
         source_type = self.plan.classes[link.source_node].output(link.source_port).type
-        target_type = self.plan.classes[link.target_node].input(link.target_port).type
+        target_port = self.snapshot.input_port(link.target_node, link.target_port)
+        target_type = target_port.type if target_port is not None else source_type
         if source_type == target_type:
             return value
         return self.ports.convert(value, source_type, target_type)
@@ -378,3 +393,40 @@ class Executor:
             return f"its frames were never read: {failed[0]!r} stopped first"
         return "its frames were never read"
 
+
+
+def with_linked_values(
+    plan: RunPlan, node_id: str, params: NodeParams, linked: dict[str, tuple[Link, Any]], base_dir: Path | None
+) -> NodeParams:
+    """The node's params with the values its links give, checked like any params.
+
+    The checks that need these values run here, before the node writes anything: the params
+    model, input paths (no FIFOs or devices), output paths (never a folder of the user's), and
+    the node's own ``check_inputs``.
+    """
+    cls = plan.classes[node_id]
+    data = params.model_dump()
+    data.update({name: value for name, (_, value) in linked.items()})
+    try:
+        params = cls.Params.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error.get("loc") else next(iter(linked))
+        source = linked[name][0].source if name in linked else "a link"
+        raise NodeFailure(f"param {name!r} from {source}: {error['msg']} (got {shown(data.get(name))})") from None
+    resolve_param_paths(params, base_dir)
+    problems = [
+        f"param {name!r}: {problem}"
+        for name, path, folder in written_places(cls, params)
+        if name in linked and (problem := output_problem(Path(path), getattr(params, "if_exists", "overwrite"), folder=folder))
+    ]
+    info: dict[str, dict[str, Any]] = {}
+    for link in plan.inputs[node_id]:
+        upstream = plan.classes[link.source_node]
+        if link.target_port not in linked:
+            info[link.target_port] = {**upstream.output_info(plan.params[link.source_node], link.source_port),
+                                      "node": link.source_node, "type": upstream.type_id}
+    problems += [str(message) for message in cls.check_inputs(params, info)]
+    if problems:
+        raise NodeFailure("; ".join(problems))
+    return params

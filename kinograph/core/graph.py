@@ -31,7 +31,8 @@ from kinograph.core.graph_file import (
     validation_problems,
 )
 from kinograph.core.links import link_refusal
-from kinograph.core.node import Node
+from kinograph.core.node import Input, Node
+from kinograph.core.param_ports import exposure_problem, node_inputs
 from kinograph.core.registry import Registry, get_registry
 
 _NAME = re.compile(NAME_PATTERN)
@@ -84,6 +85,8 @@ class GraphNode:
     ui: dict[str, Any] = field(default_factory=dict)
     bypass: bool = False
     plugin: dict[str, str] | None = None
+    #: params shown as input ports, in the order they were exposed
+    exposed: list[str] = field(default_factory=list)
 
     def to_entry(self, copy_values: bool = True) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -95,6 +98,8 @@ class GraphNode:
         }
         if self.plugin:
             entry["plugin"] = dict(self.plugin)
+        if self.exposed:
+            entry["exposed"] = list(self.exposed)
         return entry
 
 
@@ -163,11 +168,20 @@ class GraphReading:
     def links_from(self, node_id: str) -> list[Link]:
         return [link for link in self.links if link.source_node == node_id]
 
+    def inputs_for(self, node_id: str) -> list[Input]:
+        """A node's input ports: its declared inputs and the params it shows as ports."""
+        cls = self.node_class(node_id)
+        return node_inputs(cls, self.nodes[node_id].exposed) if cls is not None else []
+
+    def input_port(self, node_id: str, port: str) -> Input | None:
+        """The input port ``port`` of a node (a declared input or an exposed param), or None."""
+        return next((p for p in self.inputs_for(node_id) if p.name == port), None)
+
     def port_type(self, node_id: str, port: str, direction: str) -> str | None:
         cls = self.node_class(node_id)
         if cls is None:
             return None
-        spec = cls.output(port) if direction == "output" else cls.input(port)
+        spec = cls.output(port) if direction == "output" else self.input_port(node_id, port)
         return spec.type if spec else None
 
 
@@ -380,6 +394,27 @@ class Graph(GraphReading):
         for name in values:
             self._emit(GraphChange(ChangeKind.PARAM_CHANGED, node_id, name=name, value=node.params[name]))
 
+    def expose_param(self, node_id: str, name: str, exposed: bool = True) -> None:
+        """Show a param as an input port (or stop): a link into it then gives its value at run time.
+
+        A param that a link feeds must be unlinked before it stops being a port.
+        """
+        node = self._node(node_id)
+        cls = self.registry.node(node.type)
+        if exposed == (name in node.exposed):
+            return
+        if exposed:
+            problem = exposure_problem(cls, name) if cls is not None else f"node type {node.type!r} is not installed"
+            if problem:
+                raise GraphError(Problem(f"nodes.{node_id}.params.{name}", problem))
+            node.exposed.append(name)
+        else:
+            feeding = next((lk for lk in self.links if (lk.target_node, lk.target_port) == (node_id, name)), None)
+            if feeding is not None:
+                raise GraphError(Problem(f"nodes.{node_id}.params.{name}", f"{feeding} feeds it", "remove that link first"))
+            node.exposed.remove(name)
+        self._emit(GraphChange(ChangeKind.PARAM_EXPOSED, node_id, name=name, value=exposed))
+
     def set_bypass(self, node_id: str, bypass: bool) -> None:
         node = self._node(node_id)
         node.bypass = bool(bypass)
@@ -477,7 +512,9 @@ class Graph(GraphReading):
         }
         text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         nodes = {
-            node_id: GraphNode(node_id, e["type"], e["version"], e["params"], e["ui"], e["bypass"], e.get("plugin"))
+            node_id: GraphNode(
+                node_id, e["type"], e["version"], e["params"], e["ui"], e["bypass"], e.get("plugin"), e.get("exposed", [])
+            )
             for node_id, e in json.loads(text)["nodes"].items()
         }
         return GraphSnapshot(text, self.base_dir, nodes, tuple(self.links), self.registry)
@@ -501,6 +538,7 @@ class Graph(GraphReading):
         graph.meta = graph_file.meta.model_dump(mode="json")
         for node_id, entry in graph_file.nodes.items():
             node_class = graph.registry.node(entry.type)
+            type_id = node_class.type_id if node_class is not None else entry.type  # a renamed type loads as its new id
             params = copy.deepcopy(entry.params)
             version = entry.version
             plugin = entry.plugin.model_dump() if entry.plugin else None
@@ -510,7 +548,7 @@ class Graph(GraphReading):
                     version = node_class.version
                 params = {**param_defaults(node_class), **params}
             graph.nodes[node_id] = GraphNode(
-                node_id, entry.type, version, params, copy.deepcopy(entry.ui), entry.bypass, plugin
+                node_id, type_id, version, params, copy.deepcopy(entry.ui), entry.bypass, plugin, list(entry.exposed)
             )
         graph.links = [Link.parse(link.source, link.target) for link in graph_file.links]
         return graph

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from kinograph.core.errors import GraphError, Problem, shown
 
 FORMAT = "kinograph.graph"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAX_DEPTH = 64
 #: the largest graph file read: real graphs are kilobytes; this bounds what a mistaken big
 #: file can cost (16 MB of dense JSON took 3 s and 350 MB to validate; 58 MB, 21 s and 1.2 GB)
@@ -53,6 +53,8 @@ class NodeEntry(BaseModel):
     ui: dict[str, Any] = Field(default_factory=dict)
     bypass: bool = False
     plugin: PluginRef | None = None
+    #: params shown as input ports: a link into one gives its value at run time (version 2)
+    exposed: list[NodeId] = Field(default_factory=list)
 
 
 class LinkEntry(BaseModel):
@@ -74,7 +76,7 @@ class GraphFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="kinograph graph")
     format: Literal["kinograph.graph"]
-    version: Literal[1]
+    version: Literal[2]
     meta: Meta = Field(default_factory=Meta)
     nodes: dict[NodeId, NodeEntry] = Field(default_factory=dict)
     links: list[LinkEntry] = Field(default_factory=list)
@@ -402,7 +404,11 @@ def dump_graph_file(graph: GraphFile) -> str:
         "version": data["version"],
         "meta": data["meta"],
         "nodes": {
-            node_id: {key: entry[key] for key in ("type", "version", "params", "ui", "bypass", "plugin") if key in entry}
+            node_id: {
+                key: entry[key]
+                for key in ("type", "version", "params", "ui", "bypass", "plugin", "exposed")
+                if key in entry and (key != "exposed" or entry[key])  # most nodes show no param as a port
+            }
             for node_id, entry in data["nodes"].items()
         },
         "links": [{"from": link["from"], "to": link["to"]} for link in data["links"]],

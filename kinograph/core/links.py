@@ -103,9 +103,13 @@ def type_refusal(graph: GraphReading, link: Link) -> str | None:
             return f"{link.source_node} has no output {link.source_port!r}" + _known(p.name for p in source_cls.outputs)
         source_type = out.type
     if target_cls is not None:
-        inp = target_cls.input(link.target_port)
+        inp = graph.input_port(link.target_node, link.target_port)
         if inp is None:
-            return f"{link.target_node} has no input {link.target_port!r}" + _known(p.name for p in target_cls.inputs)
+            hint = ""
+            if link.target_port in target_cls.Params.model_fields:
+                hint = f"; {link.target_port!r} is a param: show it as an input port first"
+            names = (p.name for p in graph.inputs_for(link.target_node))
+            return f"{link.target_node} has no input {link.target_port!r}" + _known(names) + hint
         target_type = inp.type
     if source_type and target_type:
         return graph.registry.ports.refusal(link.source, source_type, link.target, target_type)

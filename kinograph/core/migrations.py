@@ -56,9 +56,15 @@ def _with_position(entry: Any, position: Any) -> Any:
     return {**entry, "ui": {**ui, "pos": position}}
 
 
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 lets a node show params as input ports (``exposed``, fed by links). A version 1
+    file has none, so it reads as is."""
+    return {**data, "version": 2}
+
+
 #: version N -> function upgrading N to N+1
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1}
-CURRENT = 1
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1, 1: _v1_to_v2}
+CURRENT = 2
 
 
 def migrate_file(data: dict[str, Any], source: str = "") -> dict[str, Any]:

@@ -55,9 +55,10 @@ MOTION = PortType("Motion", "Per-step camera motion (pan, zoom, rotation, flow).
 TEXT = PortType("Text", "A string.", color="#e0e0e0")
 PATH = PortType("Path", "A file or folder path.", parent="Text", color="#fff176")
 NUMBER = PortType("Number", "A number (int or float).", color="#90a4ae")
+BOOL = PortType("Bool", "True or false.", color="#a1887f")
 AUDIO = PortType("Audio", "An audio source (a media file with an audio track).", color="#f06292")
 
-BUILTIN_TYPES = [ANY, IMAGE, IMAGES, FRAME_STREAM, TENSOR, FEATURES, MOTION, TEXT, PATH, NUMBER, AUDIO]
+BUILTIN_TYPES = [ANY, IMAGE, IMAGES, FRAME_STREAM, TENSOR, FEATURES, MOTION, TEXT, PATH, NUMBER, BOOL, AUDIO]
 
 
 def _image_to_images(image: Any) -> Any:
@@ -73,7 +74,15 @@ def _images_to_stream(images: Any) -> Any:
 BUILTIN_CONVERTERS = [
     Converter("Image", "Images", _image_to_images, "an image becomes a batch of one"),
     Converter("Images", "FrameStream", _images_to_stream, "a batch becomes a stream at 24 fps"),
+    # A typed path is a path: a Text node can drive a file param shown as a port.
+    Converter("Text", "Path", str, "text names a file or folder"),
 ]
+
+
+def describe_converter(converter: Converter) -> str:
+    """``Palette -> Txt (palette_to_text)``: the converter named as its author wrote it."""
+    function = getattr(converter.convert, "__qualname__", "") or type(converter.convert).__name__
+    return f"{converter.source} -> {converter.target} ({function})"
 
 
 class PortTypeRegistry:
@@ -94,14 +103,37 @@ class PortTypeRegistry:
         if port_type.parent is not None and port_type.parent not in self._types:
             raise ValueError(
                 f"port type {port_type.name!r} names unknown parent type {port_type.parent!r}"
+                + self.did_you_mean(port_type.parent)
             )
         self._types[port_type.name] = port_type
 
     def add_converter(self, converter: Converter) -> None:
         for name in (converter.source, converter.target):
             if name not in self._types:
-                raise ValueError(f"converter names unknown port type {name!r}")
+                raise ValueError(
+                    f"converter {describe_converter(converter)} names unknown port type {name!r}"
+                    + self.did_you_mean(name)
+                )
         self._converters[(converter.source, converter.target)] = converter
+
+    def converters(self) -> list[Converter]:
+        """Every converter, in registration order."""
+        return list(self._converters.values())
+
+    def closest(self, name: str) -> str | None:
+        """The known type name a misspelt ``name`` most likely means (``Framestream`` -> ``FrameStream``)."""
+        import difflib
+
+        by_lower = {known.lower(): known for known in self._types}
+        if name.lower() in by_lower:  # only the case differs
+            return by_lower[name.lower()]
+        close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.7)
+        return by_lower[close[0]] if close else None
+
+    def did_you_mean(self, name: str) -> str:
+        """`` (did you mean 'X'?)`` for a misspelt type name, or empty text."""
+        close = self.closest(name)
+        return f" (did you mean {close!r}?)" if close else ""
 
     def get(self, name: str) -> PortType | None:
         return self._types.get(name)

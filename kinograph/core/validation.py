@@ -13,6 +13,7 @@ from kinograph.core.graph import GraphReading, Link
 from kinograph.core.graph_file import validation_problems
 from kinograph.core.links import find_cycle, type_refusal
 from kinograph.core.node import Node
+from kinograph.core.param_ports import exposure_problem
 from kinograph.core.params import NodeParams, field_ui, path_fields, resolve_param_paths
 from kinograph.core.paths import PACKAGE_SCHEME, output_problem, resolve_path, special_file_kind
 from kinograph.core.ports import PATH
@@ -61,7 +62,10 @@ def _node_problems(graph: GraphReading, node_id: str, check_files: bool, into: d
     cls = graph.registry.node(node.type)
     if cls is None:
         hint = "is a plugin that provides it installed?"
-        if node.plugin and node.plugin.get("dist"):
+        failed = graph.registry.missing_node_hint(node.type, node.plugin)
+        if failed:
+            hint = failed
+        elif node.plugin and node.plugin.get("dist"):
             hint = f"install it with: pip install {node.plugin['dist']}"
         elif node.plugin and node.plugin.get("name"):
             hint = f"it came from plugin {node.plugin['name']!r}"
@@ -72,7 +76,7 @@ def _node_problems(graph: GraphReading, node_id: str, check_files: bool, into: d
             Problem(
                 where,
                 f"saved by a newer version ({node.version}) of {node.type!r} than installed ({cls.version})",
-                "upgrade the plugin that provides it",
+                graph.registry.provider_note(node.type, node.plugin) or "upgrade the plugin that provides it",
             )
         )
     try:
@@ -82,8 +86,15 @@ def _node_problems(graph: GraphReading, node_id: str, check_files: bool, into: d
         params = None
     if params is not None and check_files:
         problems.extend(_path_problems(graph, node_id, cls, params))
+    for name in node.exposed:
+        reason = exposure_problem(cls, name)
+        if reason:
+            problems.append(Problem(f"{where}.exposed", reason, "remove it from the node's exposed params"))
+    # Links into params shown as ports give values only at run time: the node's own checks of
+    # those values run then (see the executor), with the value that arrives.
+    port_links = [link for link in into.get(node_id, []) if cls.input(link.target_port) is not None]
     if params is not None:
-        problems.extend(_input_problems(graph, node_id, cls, params, into.get(node_id, [])))
+        problems.extend(_input_problems(graph, node_id, cls, params, port_links))
     linked = {link.target_port for link in into.get(node_id, [])}
     for port in cls.inputs:
         if not port.optional and port.name not in linked and not node.bypass:
@@ -142,8 +153,9 @@ def _param_problems(exc: ValidationError, where: str, cls: type[Node]) -> list[P
 
 def _path_problems(graph: GraphReading, node_id: str, cls: type[Node], params: object) -> list[Problem]:
     problems = []
+    linked = linked_params(graph, node_id)
     for name, widget in path_fields(cls.Params).items():
-        if widget != "input_path":
+        if widget != "input_path" or name in linked:  # a linked value is checked when it arrives
             continue
         where = f"nodes.{node_id}.params.{name}"
         must_exist = field_ui(cls.Params, name).get("must_exist", True)
@@ -182,6 +194,14 @@ def _input_path_problems(where: str, value: str, resolved: str, must_exist: bool
     return problems
 
 
+def linked_params(graph: GraphReading, node_id: str) -> set[str]:
+    """The params of a node that a link feeds (shown as input ports)."""
+    node = graph.nodes[node_id]
+    if not node.exposed:
+        return set()
+    return {link.target_port for link in graph.links if link.target_node == node_id and link.target_port in node.exposed}
+
+
 def _special_problem(where: str, path: str) -> Problem:
     # Reading a FIFO hangs and reading /dev/zero never ends: only files and folders are inputs.
     return Problem(where, f"{path} is {special_file_kind(path)}, not a file", "kinograph reads only regular files")
@@ -209,7 +229,10 @@ def _output_problems(graph: GraphReading, wanted: set[str]) -> list[Problem]:
         if node_id not in wanted:
             continue
         if_exists = getattr(params, "if_exists", "overwrite")
+        linked = linked_params(graph, node_id)
         for name, path, folder in written_places(cls, params):
+            if name in linked:
+                continue  # checked at run time, with the value the link gives
             where = f"nodes.{node_id}.params.{name}"
             try:
                 problem = output_problem(Path(path), if_exists, folder=folder)

@@ -159,6 +159,20 @@ class SetParamCommand(GraphCommand):
             self.graph.set_params(self.node_id, {self.name: copy.deepcopy(value)}, check=False)
 
 
+class ExposeParamCommand(GraphCommand):
+    """Show a param as an input port, or stop showing it (unlink it first)."""
+
+    def __init__(self, graph: Graph, node_id: str, name: str, exposed: bool) -> None:
+        super().__init__(graph, f"{'Show' if exposed else 'Hide'} {node_id}.{name} as an input port")
+        self.node_id, self.name, self.exposed = node_id, name, exposed
+
+    def redo(self) -> None:
+        self.graph.expose_param(self.node_id, self.name, self.exposed)
+
+    def undo(self) -> None:
+        self.graph.expose_param(self.node_id, self.name, not self.exposed)
+
+
 class SetBypassCommand(GraphCommand):
     """Set the bypass flag of nodes."""
 

@@ -17,7 +17,7 @@ from kinograph.api import GraphError
 from kinograph.gui import commands
 from kinograph.gui.clipboard import fragment_json, fragment_nodes
 from kinograph.gui.editor_state import compact, editor_state, link_key
-from kinograph.host import NAME_PATTERN, Graph, Link, validation_problems
+from kinograph.host import NAME_PATTERN, Graph, Link, exposable_params, validation_problems
 
 _NAME = re.compile(NAME_PATTERN)
 
@@ -167,6 +167,22 @@ class GraphEditor:
         return True
 
     # -- params --
+
+    def set_param_port(self, node_id: str, name: str, exposed: bool) -> str | None:
+        """Show a param as an input port or stop (its link goes too); returns why not, or None."""
+        node = self.graph.nodes.get(node_id)
+        if node is None or exposed == (name in node.exposed):
+            return None
+        cls = self.graph.node_class(node_id)
+        if exposed and (cls is None or name not in exposable_params(cls)):
+            return f"{name} cannot be an input port"
+        feeding = [link for link in self.graph.links_into(node_id) if link.target_port == name]
+        self.stack.beginMacro(f"{'Show' if exposed else 'Hide'} {node_id}.{name} as an input port")
+        for link in feeding:
+            self.stack.push(commands.DisconnectCommand(self.graph, link))
+        self.stack.push(commands.ExposeParamCommand(self.graph, node_id, name, exposed))
+        self.stack.endMacro()
+        return None
 
     def param_error(self, node_id: str, name: str, value: Any) -> str | None:
         """The pydantic message for ``value``, or None when the node's Params accept it."""

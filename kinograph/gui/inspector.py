@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from kinograph.gui import theme
 from kinograph.gui.edits import GraphEditor
-from kinograph.host import XKEY, GraphChange
+from kinograph.host import XKEY, ChangeKind, GraphChange, exposable_params
 
 INT_LIMIT = 2**31 - 1
 FLOAT_LIMIT = 1e12
@@ -103,6 +103,7 @@ class Inspector(QScrollArea):
         """Build the form for ``node_id`` (None: a hint to select a node)."""
         self.node_id = node_id if node_id in self.graph.nodes else None
         self.fields = {}
+        self.port_toggles: dict[str, QCheckBox] = {}
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -140,6 +141,8 @@ class Inspector(QScrollArea):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         schema = cls.Params.model_json_schema()
         required = set(schema.get("required", []))
+        exposable = set(exposable_params(cls))
+        feeding = {link.target_port: link for link in self.graph.links_into(self.node_id)}
         for name, raw in schema.get("properties", {}).items():
             prop = resolve(schema, raw)
             field = self._make_field(name, prop)
@@ -162,6 +165,10 @@ class Inspector(QScrollArea):
             box_layout.setSpacing(2)
             box_layout.addWidget(field.widget)
             box_layout.addWidget(field.error)
+            if name in exposable:
+                box_layout.addWidget(self._port_toggle(name, name in node.exposed, feeding.get(name)))
+                if name in feeding:  # the link gives the value at run time
+                    field.widget.setEnabled(False)
             form.addRow(label, box)
         layout.addLayout(form)
         if not self.fields:
@@ -169,6 +176,20 @@ class Inspector(QScrollArea):
             none.setProperty("role", "hint")
             layout.addWidget(none)
         self._set_body(body)
+
+    def _port_toggle(self, name: str, exposed: bool, link: Any) -> QWidget:
+        """"As input port": the param shows as a port that a link can drive."""
+        toggle = QCheckBox(f"linked from {link.source}" if link is not None else "as input port")
+        toggle.setProperty("role", "hint")
+        toggle.setChecked(exposed)
+        toggle.setToolTip(
+            "Show this param as an input port of the node: a link into it gives its value when the "
+            "graph runs (the node checks the value like one typed here). Unticking removes the link."
+        )
+        node_id = self.node_id
+        toggle.toggled.connect(lambda on: self.editor.set_param_port(node_id, name, on))
+        self.port_toggles[name] = toggle
+        return toggle
 
     def _set_body(self, body: QWidget) -> None:
         # The old form may be mid-signal (an id edit that renamed the node): delete it later.
@@ -462,7 +483,13 @@ class Inspector(QScrollArea):
                 widget.setText(text) if isinstance(widget, QLineEdit) else widget.setPlainText(text)
                 widget.blockSignals(False)
         elif change.node_id == self.node_id and self.node_id is not None:
-            if change.kind == "param_changed" and change.name in self.fields:
+            if change.kind == ChangeKind.PARAM_EXPOSED or (
+                change.kind in (ChangeKind.LINK_ADDED, ChangeKind.LINK_REMOVED)
+                and change.link is not None
+                and change.link.target_port in self.port_toggles
+            ):
+                QTimer.singleShot(0, lambda node_id=self.node_id: self.show_node(node_id))  # after the toggle's signal
+            elif change.kind == "param_changed" and change.name in self.fields:
                 field = self.fields[change.name]
                 field.show(self.graph.nodes[self.node_id].params.get(change.name))
                 field.error.hide()

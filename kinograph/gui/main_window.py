@@ -37,7 +37,7 @@ from kinograph.gui.palette import Palette
 from kinograph.gui.plugins_dialog import PluginsDialog, failed_summary
 from kinograph.gui.scene import GraphScene
 from kinograph.gui.view import GraphView
-from kinograph.host import Graph, Registry, get_registry
+from kinograph.host import Graph, Registry, exposable_params, get_registry
 
 STATUS_MS = 10000
 
@@ -492,11 +492,27 @@ class MainWindow(QMainWindow):
             menu.addSeparator()
             for name in ("copy", "cut", "duplicate", "delete", "bypass", None, "layout", "backdrop"):
                 menu.addSeparator() if name is None else menu.addAction(self.actions[name])
+        if node is not None:
+            self._param_ports_menu(menu, node.node_id)
         menu.addSeparator()
         menu.addAction(self.actions["fit"])
         self.context_menu = menu  # kept so tests can read it; offscreen it is not shown
         if QGuiApplication.platformName() != "offscreen":
             menu.exec(self.view.viewport().mapToGlobal(point))
+
+    def _param_ports_menu(self, menu: QMenu, node_id: str) -> None:
+        """"Params as input ports": a tick per param a link could drive."""
+        cls = self.graph.node_class(node_id)
+        names = exposable_params(cls) if cls is not None else []
+        if not names:
+            return
+        ports = menu.addMenu("Params as input ports")
+        exposed = self.graph.nodes[node_id].exposed
+        for name in names:
+            action = ports.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(name in exposed)
+            action.toggled.connect(lambda on, name=name: self.editor.set_param_port(node_id, name, on))
 
     # -- dialogs --
 

@@ -83,14 +83,16 @@ class GraphScene(QGraphicsScene):
             if item is not None:
                 self.removeItem(item)
         elif kind == ChangeKind.NODE_RENAMED and change.name in self.node_items and node_id is not None:
-            self._rename_node_item(change.name, node_id)
+            self._remake_node_item(change.name, node_id)
         elif kind == ChangeKind.LINK_ADDED and change.link is not None:
             self._add_link_item(change.link)
             self._rebuild_reroutes()
         elif kind == ChangeKind.LINK_REMOVED and change.link is not None:
             self._remove_link_item(change.link)
-        elif kind in (ChangeKind.PARAM_CHANGED, ChangeKind.PARAM_EXPOSED) and node_id in self.node_items:
-            self._refresh_node_item(node_id)
+        elif kind == ChangeKind.PARAM_CHANGED and node_id in self.node_items:
+            self.node_items[node_id].set_params(self.graph.nodes[node_id].params)
+        elif kind == ChangeKind.PARAM_EXPOSED and node_id in self.node_items:
+            self._remake_node_item(node_id, node_id)  # its ports changed
         elif kind == ChangeKind.BYPASS_CHANGED and node_id in self.node_items:
             self.node_items[node_id].set_bypass(bool(change.value))
             for item in self.links_of(node_id):
@@ -104,8 +106,8 @@ class GraphScene(QGraphicsScene):
             self._rebuild_editor_items()
         # NODES_REORDERED changes the file order only: nothing on the canvas moves.
 
-    def _rename_node_item(self, old: str, new: str) -> None:
-        """A node got another id: its item and its links' items are made anew under it."""
+    def _remake_node_item(self, old: str, new: str) -> None:
+        """A node got another id or other ports: its item and its links' items are made anew."""
         item = self.node_items.pop(old)
         selected = item.isSelected()
         for link in [lk for lk in self.link_items if old in (lk.source_node, lk.target_node)]:
@@ -116,9 +118,6 @@ class GraphScene(QGraphicsScene):
             if new in (link.source_node, link.target_node):
                 self._add_link_item(link)
         self._rebuild_reroutes()
-
-    def _refresh_node_item(self, node_id: str) -> None:
-        self.node_items[node_id].set_params(self.graph.nodes[node_id].params)
 
     def _add_node_item(self, node_id: str) -> NodeItem:
         node = self.graph.nodes[node_id]

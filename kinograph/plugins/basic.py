@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kinograph.api import (
+    BOOL,
     FRAME_STREAM,
     NUMBER,
     TEXT,
@@ -48,6 +49,20 @@ class Text(Node):
         return {"value": self.params.value}
 
 
+class Boolean(Node):
+    type_id = "kinograph.value.boolean"
+    display_name = "Boolean"
+    category = "Values"
+    description = "A constant true or false (to drive a yes/no param of another node)."
+    outputs = [Output("value", BOOL, "The value.")]
+
+    class Params(NodeParams):
+        value: bool = False
+
+    def run(self, ctx: RunContext) -> dict[str, Any]:
+        return {"value": self.params.value}
+
+
 class TestPattern(Node):
     type_id = "kinograph.frames.test_pattern"
     display_name = "Test pattern"
@@ -84,4 +99,4 @@ class TestPattern(Node):
 
 @hookimpl
 def kinograph_nodes() -> list[type[Node]]:
-    return [Number, Text, TestPattern]
+    return [Number, Text, Boolean, TestPattern]

@@ -17,7 +17,7 @@ from kinograph.api import Node
 from kinograph.gui import theme
 from kinograph.gui.items.badge import Badge
 from kinograph.gui.items.port_item import PortItem
-from kinograph.host import GraphNode
+from kinograph.host import GraphNode, node_inputs
 
 if TYPE_CHECKING:
     from kinograph.host import Registry
@@ -59,6 +59,7 @@ class NodeItem(QGraphicsItem):
         self.badge: Badge | None = None
         self.params: dict[str, Any] = dict(node.params)
         self.plugin = node.plugin or {}
+        self.exposed = list(node.exposed)
         self.inputs: dict[str, PortItem] = {}
         self.outputs: dict[str, PortItem] = {}
         self.setFlags(
@@ -95,7 +96,7 @@ class NodeItem(QGraphicsItem):
 
     def _build_ports(self, extra_inputs: list[str], extra_outputs: list[str]) -> None:
         if self.node_class is not None:
-            inputs = [(p.name, p.type, p.description, p.optional) for p in self.node_class.inputs]
+            inputs = [(p.name, p.type, p.description, p.optional) for p in node_inputs(self.node_class, self.exposed)]
             outputs = [(p.name, p.type, p.description, False) for p in self.node_class.outputs]
         else:
             # A placeholder only knows the ports its links name.
