@@ -191,12 +191,25 @@ class PluginHarness:
         )
 
     def params(self, type_id: str, params: dict[str, Any] | None = None, version: int | None = None) -> NodeParams:
-        """Validated params for a node type; ``version`` older than the node's migrates them first."""
+        """Validated params for a node type, defaults included (a bad default fails here, never
+        in ``run()``); ``version`` older than the node's migrates them first.
+
+        Raises pydantic's ``ValidationError`` naming each param that is wrong.
+        """
         cls = self.node_class(type_id)
         values = dict(params or {})
         if version is not None and version < cls.version:
             values = cls.migrate_params(version, values)
+        # NodeParams validates defaults too (validate_default), so every field is checked here.
         return cls.Params.model_validate(values)
+
+    def preview(self, type_name: str, value: Any) -> dict[str, Any] | None:
+        """What the editor's viewer would draw for ``value`` of port type ``type_name``.
+
+        ``{"kind": "image" | "curves" | "error", ...}`` (see ``kinograph_previews``), or None
+        when no plugin gives that type a preview.
+        """
+        return self.registry.preview(type_name, value)
 
     def node_class(self, type_id: str) -> type[Node]:
         cls: type[Node] | None = self.registry.node(type_id)

@@ -92,7 +92,7 @@ def test_registered_plugin_is_the_process_registry(kinograph_registry: PluginHar
 
 
 def test_register_plugin_fails_on_a_plugin_problem(register_plugin: Any) -> None:
-    with pytest.raises(AssertionError, match="plugin 'bad' has problems: node BadNode: type_id 'no_namespace'"):
+    with pytest.raises(AssertionError, match=r"plugin 'bad' has problems: node BadNode \(test_plugins_testing\): type_id 'no_namespace'"):
         register_plugin(BadPlugin(), "bad")
 
 

@@ -64,6 +64,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
     plugins.add_argument("--debug", action="store_true")
 
+    types = sub.add_parser("types", help="list port types (colour, plugin) and converters")
+    types.add_argument("--json", action="store_true", help="machine-readable output")
+    types.add_argument("--debug", action="store_true")
+
     sub.add_parser("schema", help="print the JSON Schema of the graph file")
 
 
@@ -188,6 +192,8 @@ def _report(graph: Any, result: Any, args: argparse.Namespace, stop: Stop) -> in
             err(f"error: node {failure.node_id} ({failure.type}) failed: {failure.message}")
         if args.debug and failure.traceback:
             err(failure.traceback)
+    if result.failures and not args.debug and args.events != "json":
+        err("run again with --debug to see the traceback of each failure")
     if result.status == "cancelled":
         err("run cancelled")
         return stop.exit_code
@@ -214,6 +220,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     strict = _strict_problems()
     if strict is not None:
         return strict
+    _warn_plugins()
     graph = Graph.load(args.graph)
     problems = validate(graph)
     if problems:
@@ -274,6 +281,58 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return strict if strict is not None else EXIT_OK
 
 
+def cmd_types(args: argparse.Namespace) -> int:
+    from kinograph.host import get_registry
+
+    registry = get_registry()
+    strict = _strict_problems()
+    if strict is not None:
+        return strict
+
+    def plugin_of(info: Any) -> dict[str, str]:
+        if info is None:  # one of kinograph's own
+            return {"name": "kinograph", "dist": "kinograph", "version": __version__}
+        return {"name": info.name, "dist": info.dist, "version": info.version}
+
+    types = []
+    for name in registry.ports.names():
+        port_type = registry.ports.get(name)
+        preview = registry.previews.get(name)
+        types.append({
+            "name": name,
+            "description": port_type.description,
+            "parent": port_type.parent,
+            "color": port_type.color,
+            "streaming": port_type.streaming,
+            "preview": preview[1].name if preview else None,
+            "plugin": plugin_of(registry.type_plugin(name)),
+        })
+    converters = [
+        {
+            "from": c.source,
+            "to": c.target,
+            "description": c.description,
+            "plugin": plugin_of(registry.converter_plugin.get((c.source, c.target))),
+        }
+        for c in registry.ports.converters()
+    ]
+    if args.json:
+        print(json.dumps({"types": types, "converters": converters}, indent=2))
+        return EXIT_OK
+    _warn_plugins()
+    width = max(len(t["name"]) for t in types)
+    print("Port types:")
+    for t in types:
+        parent = f"  (a {t['parent']})" if t["parent"] else ""
+        streaming = "  streamed" if t["streaming"] else ""
+        preview = "  preview" if t["preview"] else ""
+        print(f"  {t['name']:<{width}}  {t['color']}  [{t['plugin']['name']}]{parent}{streaming}{preview}  {t['description']}")
+    print("Converters:")
+    for c in converters:
+        print(f"  {c['from']} -> {c['to']}  [{c['plugin']['name']}]  {c['description']}")
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from kinograph.host import graph_schema
 
@@ -312,6 +371,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "nodes": cmd_nodes,
     "plugins": cmd_plugins,
+    "types": cmd_types,
     "schema": cmd_schema,
     "gui": cmd_gui,
 }

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from kinograph.core.errors import Cancelled, NodeFailure
 
 if TYPE_CHECKING:
     import numpy as np
@@ -96,16 +98,52 @@ class FrameStream:
         props.update(changes)
         return FrameStream(chunks, **props)
 
-    def map_chunks(self, fn: Callable[[np.ndarray], np.ndarray], **changes: Any) -> FrameStream:
-        """Apply ``fn`` to every chunk's pixels (a per-frame effect that keeps frame count)."""
+    def map(
+        self,
+        fn: Callable[[np.ndarray, int], Any],
+        *,
+        per: Literal["frame", "chunk"] = "frame",
+        **changes: Any,
+    ) -> FrameStream:
+        """A stream with ``fn`` applied to every frame (or chunk): the way to write an effect.
+
+        ``per="frame"``: ``fn(frame, index)`` gets one frame ``[H, W, 3]`` and its index in the
+        stream and returns the new frame. ``per="chunk"``: ``fn(pixels, start)`` gets a whole
+        chunk ``[n, H, W, 3]`` and the index of its first frame and returns ``n`` new frames, for
+        effects that are faster on many frames at once (numpy, torch on a GPU). Either may
+        return a uint8 numpy array or torch tensor; ``changes`` sets new properties (``width``,
+        ``height`` for an effect that resizes).
+
+        Nothing runs until a consumer pulls; one chunk at a time is in memory. When ``fn``
+        raises, the node fails with the frame it was at, e.g. ``failed at frame 120: ...``
+        (the original traceback is kept for ``--debug``).
+        """
+        if per not in ("frame", "chunk"):
+            raise ValueError(f"per must be 'frame' or 'chunk', not {per!r}")
+        derived = self.derive(lambda: (), **changes)
+        width, height = derived.width, derived.height
 
         def generate() -> Iterator[FrameChunk]:
             import numpy as np
 
             for chunk in self:
-                yield FrameChunk(chunk.start, np.ascontiguousarray(fn(chunk.pixels)))
+                if per == "chunk":
+                    where = f"frame {chunk.start}" if chunk.count == 1 else f"frames {chunk.start}-{chunk.stop - 1}"
+                    pixels = _as_frames(_call(fn, chunk.pixels, chunk.start, where), where, chunk.count, width, height)
+                else:
+                    pixels = np.empty((chunk.count, height, width, 3), dtype=np.uint8)
+                    for i in range(chunk.count):
+                        where = f"frame {chunk.start + i}"
+                        frame = _call(fn, chunk.pixels[i], chunk.start + i, where)
+                        pixels[i] = _as_frames(frame, where, None, width, height)
+                yield FrameChunk(chunk.start, pixels)
 
-        return self.derive(generate, **changes)
+        derived.chunks = generate
+        return derived
+
+    def map_chunks(self, fn: Callable[[np.ndarray], np.ndarray], **changes: Any) -> FrameStream:
+        """``fn(pixels)`` on every chunk: the older form of ``map(..., per="chunk")``."""
+        return self.map(lambda pixels, _start: fn(pixels), per="chunk", **changes)
 
     @classmethod
     def from_frames(
@@ -142,3 +180,41 @@ class FrameStream:
         """A stream over frames already in memory (``[N, H, W, 3]`` uint8)."""
         n, h, w = int(array.shape[0]), int(array.shape[1]), int(array.shape[2])
         return cls.from_frames(iter(array), fps=fps, width=w, height=h, frame_count=n, chunk_size=chunk_size)
+
+
+def _call(fn: Callable[[Any, int], Any], pixels: Any, index: int, where: str) -> Any:
+    """``fn(pixels, index)``, its failure named by the frame it was at."""
+    try:
+        return fn(pixels, index)
+    except Cancelled:
+        raise
+    except NodeFailure as exc:
+        raise NodeFailure(f"failed at {where}: {exc}") from exc
+    except Exception as exc:
+        raise NodeFailure(f"failed at {where}: {type(exc).__name__}: {exc}") from exc
+
+
+def _as_frames(result: Any, where: str, count: int | None, width: int, height: int) -> Any:
+    """``result`` as C-contiguous uint8 frames, or a NodeFailure saying what was returned.
+
+    ``count`` None: one frame ``[H, W, 3]``; otherwise ``count`` frames ``[count, H, W, 3]``.
+    """
+    import numpy as np
+
+    if hasattr(result, "detach"):  # a torch tensor, wherever it lives
+        result = result.detach().cpu().numpy()
+    if not isinstance(result, np.ndarray):
+        raise NodeFailure(f"failed at {where}: the effect returned {type(result).__name__}, not a uint8 array")
+    expected = (height, width, 3) if count is None else (count, height, width, 3)
+    if result.dtype != np.uint8:
+        raise NodeFailure(
+            f"failed at {where}: the effect returned {result.dtype} values; return uint8"
+            " (e.g. np.clip(x + 0.5, 0, 255).astype(np.uint8))"
+        )
+    if result.shape != expected:
+        shape = "[H, W, 3]" if count is None else "[n, H, W, 3]"
+        raise NodeFailure(
+            f"failed at {where}: the effect returned shape {tuple(result.shape)}, expected {expected} {shape}"
+            + ("; pass width= and height= to map() when it resizes" if result.shape[-3:-1] != expected[-3:-1] else "")
+        )
+    return np.ascontiguousarray(result)

@@ -26,9 +26,16 @@ COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
 
 
 class NodeParams(BaseModel):
-    """Base class of every node's ``Params``: unknown params are errors, values are checked."""
+    """Base class of every node's ``Params``: unknown params are errors, values are checked.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False)
+    Defaults are checked too (``validate_default``): a default of the wrong type or outside its
+    bounds is the plugin's mistake, found when the plugin registers (:func:`default_problems`),
+    never handed to ``run()``.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, validate_default=True, frozen=False, allow_inf_nan=False
+    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -58,6 +65,33 @@ def scalar_kinds(annotation: Any) -> set[type]:
     if origin in (typing.Union, types.UnionType):
         return set().union(*(scalar_kinds(a) for a in typing.get_args(annotation)))
     return {annotation} if annotation in (bool, int, float, str) else set()
+
+
+def default_problems(model: type[BaseModel]) -> list[str]:
+    """What is wrong with a params model's defaults, one sentence per field (empty when fine).
+
+    Each default is validated as if a graph had written it, so a ``Slider("half", ...)``, a
+    ``Literal`` default outside its choices, a default outside ``ge``/``le`` or ``int = 2.5``
+    is named here with its field, instead of failing later in a graph that omits the param.
+    """
+    from pydantic import ValidationError
+
+    try:
+        model()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "(model)"
+            if error["type"] == "missing":
+                problems.append(f"param {name!r} has no default: give it one (a node joins a graph with its defaults)")
+                continue
+            field = model.model_fields.get(str(error["loc"][0])) if error["loc"] else None
+            default = field.get_default(call_default_factory=True) if field is not None else error.get("input")
+            problems.append(f"param {name!r}: default {default!r} is invalid: {error['msg']}")
+        return problems
+    except Exception as exc:  # a validator that raises something else: still the default's fault
+        return [f"the defaults do not validate: {type(exc).__name__}: {exc}"]
+    return []
 
 
 def _extra(**keys: Any) -> dict[str, Any]:
