@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from kinograph.core.contributions import Command, GraphReader
     from kinograph.core.node import Node
     from kinograph.core.ports import Converter, PortType
+    from kinograph.core.previews import Preview
 
 PROJECT = "kinograph"
 ENTRY_POINT_GROUP = "kinograph.plugins"
@@ -52,3 +53,12 @@ def kinograph_commands() -> list[Command]:
 @hookspec
 def kinograph_graph_readers() -> list[GraphReader]:
     """Return readers of graphs embedded in the output files this plugin's nodes write."""
+
+
+@hookspec
+def kinograph_previews() -> list[Preview]:
+    """Return how the editor's viewer shows values of your port types.
+
+    ``Preview(type, render)``: ``render(value)`` runs in the run's process (import no Qt) and
+    returns an RGB image (uint8 ``[H, W, 3]``) or named curves (``{name: [numbers]}``).
+    """
