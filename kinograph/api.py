@@ -39,6 +39,7 @@ from kinograph.core.ports import (
     Converter,
     PortType,
 )
+from kinograph.core.previews import Preview
 
 #: Host names that moved to :mod:`kinograph.host`; importing them from here warns.
 MOVED_TO_HOST = frozenset(
@@ -96,6 +97,7 @@ __all__ = [
     "Output",
     "OutputPath",
     "PortType",
+    "Preview",
     "Problem",
     "RunContext",
     "Slider",
