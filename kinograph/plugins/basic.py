@@ -21,7 +21,7 @@ from kinograph.api import (
 )
 
 
-class Number(Node):
+class Number(Node["Number.Params"]):
     type_id = "kinograph.value.number"
     display_name = "Number"
     category = "Values"
@@ -35,7 +35,7 @@ class Number(Node):
         return {"value": self.params.value}
 
 
-class Text(Node):
+class Text(Node["Text.Params"]):
     type_id = "kinograph.value.text"
     display_name = "Text"
     category = "Values"
@@ -49,7 +49,7 @@ class Text(Node):
         return {"value": self.params.value}
 
 
-class Boolean(Node):
+class Boolean(Node["Boolean.Params"]):
     type_id = "kinograph.value.boolean"
     display_name = "Boolean"
     category = "Values"
@@ -63,7 +63,7 @@ class Boolean(Node):
         return {"value": self.params.value}
 
 
-class TestPattern(Node):
+class TestPattern(Node["TestPattern.Params"]):
     type_id = "kinograph.frames.test_pattern"
     display_name = "Test pattern"
     category = "Frames"

@@ -76,3 +76,12 @@ def test_palette_cannot_feed_frames_and_says_why(kinograph_registry):
     graph.add_node("grain.film_grain", "grain")
     reason = graph.check_link("palette.palette", "grain.frames")
     assert reason == "palette.palette (Palette) cannot feed grain.frames (FrameStream)"
+
+
+def test_the_viewer_shows_a_palette_as_swatches(kinograph_registry):
+    palette = Palette.parse("#ff0000, #0000ff")
+    preview = kinograph_registry.preview("Palette", palette)
+    assert preview["kind"] == "image"
+    image = preview["image"]
+    assert image.shape == (32, 64, 3) and image.dtype == np.uint8
+    assert tuple(image[0, 0]) == (255, 0, 0) and tuple(image[-1, -1]) == (0, 0, 255)

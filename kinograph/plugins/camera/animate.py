@@ -64,7 +64,7 @@ def stream_fps(fps: float | None, motion: Motion) -> float:
     return 24.0
 
 
-class AnimateImage(Node):
+class AnimateImage(Node["AnimateImage.Params"]):
     """Moves a camera over a still image along a Motion: one output frame per Motion step."""
 
     type_id = "kinograph.frames.animate"

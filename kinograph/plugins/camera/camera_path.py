@@ -55,7 +55,7 @@ def camera_motion(
     )
 
 
-class CameraPath(Node):
+class CameraPath(Node["CameraPath.Params"]):
     """A camera move set by hand: pan, zoom and rotation from start to end values."""
 
     type_id = "kinograph.motion.camera_path"

@@ -9,6 +9,7 @@ the torch backend (``grid_sample``) runs on the GPU and is tested against it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -162,7 +163,7 @@ class TorchWarper:
 
     def warp(
         self,
-        matrices: list[tuple[float, ...]],
+        matrices: Sequence[tuple[float, ...]],
         flow: np.ndarray | None = None,
         flow_scale: tuple[float, float] = (1.0, 1.0),
     ) -> np.ndarray:

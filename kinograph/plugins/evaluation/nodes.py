@@ -67,7 +67,7 @@ def write_report(report: Report, path: str) -> str | None:
     return str(target)
 
 
-class VideoMetrics(Node):
+class VideoMetrics(Node["VideoMetrics.Params"]):
     """Warp error, camera jerk, flicker and sharpness kept of a stream."""
 
     type_id = "kinograph.eval.video_metrics"
@@ -108,7 +108,7 @@ class VideoMetrics(Node):
         return {"metrics": report, "report": write_report(report, self.params.report_path)}
 
 
-class InterpolationQuality(Node):
+class InterpolationQuality(Node["InterpolationQuality.Params"]):
     """PSNR and SSIM of frames rebuilt by interpolation, against the real ones dropped."""
 
     type_id = "kinograph.eval.interpolation_quality"

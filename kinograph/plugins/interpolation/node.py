@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-class InterpolateFrames(Node):
+class InterpolateFrames(Node["InterpolateFrames.Params"]):
     """Makes in-between frames: a cross-fade, or motion-compensated with optical flow."""
 
     type_id = "kinograph.frames.interpolate"
@@ -185,7 +185,7 @@ class PairStepper:
                 and self.timing.has_between(index)
                 and not self.is_cut(first_hist, hists[k])
             )
-            flows.append(self.flow_worker().submit(self.pair_flow, index, first, frame) if needed else None)
+            flows.append(self.flow_worker().submit(self.pair_flow, index, first, frame) if needed and first is not None else None)
         return flows
 
     def flow_worker(self) -> ThreadPoolExecutor:

@@ -130,7 +130,7 @@ class OpenCVWarp:
         spread = cv2.dilate(back, kernel, borderType=cv2.BORDER_REPLICATE)
         spread -= cv2.erode(back, kernel, borderType=cv2.BORDER_REPLICATE)
         edge = (np.maximum(spread[..., 0], spread[..., 1]) > MOTION_EDGE).view(np.uint8)
-        scaled = back * np.float32([self.width / w, self.height / h])
+        scaled = back * np.array([self.width / w, self.height / h], dtype=np.float32)
         up = cv2.resize(scaled, size, interpolation=cv2.INTER_LINEAR)
         if edge.any():
             edge = cv2.resize(edge, size, interpolation=cv2.INTER_NEAREST)

@@ -128,7 +128,7 @@ def _gray_high_depth(samples: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.repeat(gray[..., None], 3, axis=2))
 
 
-class LoadImage(Node):
+class LoadImage(Node["LoadImage.Params"]):
     """Reads one image file (PNG, JPEG, WebP, BMP, TIFF) as an RGB image."""
 
     type_id = "kinograph.image.load"

@@ -88,7 +88,7 @@ def fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(scaled[top : top + height, left : left + width])
 
 
-class LoadImages(Node):
+class LoadImages(Node["LoadImages.Params"]):
     """Reads every image of a folder or glob, in natural order (img2 before img10)."""
 
     type_id = "kinograph.image.load_folder"

@@ -175,7 +175,7 @@ def frames_between(start: float, end: float, fps: float) -> int:
     return max(0, math.ceil(end * fps - 1e-6) - math.ceil(start * fps - 1e-6))
 
 
-class LoadVideo(Node):
+class LoadVideo(Node["LoadVideo.Params"]):
     """Decodes a video file lazily into a FrameStream (PyAV)."""
 
     type_id = "kinograph.video.load"

@@ -52,7 +52,7 @@ def frame_of(frames: FrameStream, index: int) -> Any:
     return np.array(last)
 
 
-class Preview(Node):
+class Preview(Node["Preview.Params"]):
     """Shows a thumbnail of an image or of one frame of a stream."""
 
     type_id = "kinograph.image.preview"

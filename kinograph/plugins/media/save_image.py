@@ -60,7 +60,7 @@ def save_image(
     return output.target
 
 
-class SaveImage(Node):
+class SaveImage(Node["SaveImage.Params"]):
     """Writes an image file; PNG files embed the graph that made them."""
 
     type_id = "kinograph.image.save"

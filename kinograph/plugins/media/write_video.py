@@ -158,7 +158,7 @@ def even(pixels: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.pad(pixels, widths, mode="edge"))
 
 
-class WriteVideo(Node):
+class WriteVideo(Node["WriteVideo.Params"]):
     """Encodes frames to an H.264 MP4 (or HEVC, VP9, AV1), or to numbered PNG files."""
 
     type_id = "kinograph.video.write"
@@ -192,12 +192,12 @@ class WriteVideo(Node):
         )
 
     @classmethod
-    def check_inputs(cls, params: NodeParams, inputs: dict[str, dict[str, Any]]) -> list[Any]:
-        return settings_problems(params)  # type: ignore[arg-type]
+    def check_inputs(cls, params: WriteVideo.Params, inputs: dict[str, dict[str, Any]]) -> list[Problem]:
+        return settings_problems(params)
 
     @classmethod
-    def output_info(cls, params: NodeParams, port: str) -> dict[str, Any]:
-        p: WriteVideo.Params = params  # type: ignore[assignment]
+    def output_info(cls, params: WriteVideo.Params, port: str) -> dict[str, Any]:
+        p = params
         if port != "path" or not p.path:
             return {}
         if p.image_sequence:

@@ -25,7 +25,7 @@ from kinograph.api import (
 )
 
 
-class ContactSheet(Node):
+class ContactSheet(Node["ContactSheet.Params"]):
     """Writes a grid of thumbnails (every Nth frame) as a PNG."""
 
     type_id = "grain.contact_sheet"
@@ -53,7 +53,7 @@ class ContactSheet(Node):
         for chunk in frames:
             for i in range(chunk.count):
                 if (chunk.start + i) % p.every == 0:
-                    image = Image.fromarray(chunk.pixels[i]).resize((p.thumb_width, thumb_h), Image.BILINEAR)
+                    image = Image.fromarray(chunk.pixels[i]).resize((p.thumb_width, thumb_h), Image.Resampling.BILINEAR)
                     thumbs.append(np.asarray(image))
             ctx.check_cancelled()
         if not thumbs:

@@ -7,12 +7,10 @@ upgrades graphs saved by version 1 so they still load, run and look the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from kinograph.api import (
     FRAME_STREAM,
-    FrameChunk,
     FrameStream,
     Input,
     Node,
@@ -29,7 +27,7 @@ if TYPE_CHECKING:
 V1_DEFAULTS = {"amount": 0.1, "grain_size": 1.0, "monochrome": True, "seed": 0}
 
 
-class FilmGrain(Node):
+class FilmGrain(Node["FilmGrain.Params"]):
     """Adds film grain: luma grain (same on R, G, B) and chroma grain (per channel)."""
 
     type_id = "grain.film_grain"
@@ -67,17 +65,14 @@ class FilmGrain(Node):
         return upgraded
 
     def run(self, ctx: RunContext, frames: FrameStream) -> dict[str, Any]:
-        params = self.params
+        p = self.params  # typed: the class is Node["FilmGrain.Params"]
 
-        def chunks() -> Iterator[FrameChunk]:
-            for chunk in frames:
-                out = chunk.pixels.copy()
-                for i in range(chunk.count):
-                    index = chunk.start + i if params.animated else 0
-                    out[i] = add_grain(chunk.pixels[i], params.luma, params.chroma, params.size, params.seed, index)
-                yield FrameChunk(chunk.start, out)
+        def one_frame(frame: np.ndarray, index: int) -> np.ndarray:
+            return add_grain(frame, p.luma, p.chroma, p.size, p.seed, index if p.animated else 0)
 
-        return {"frames": frames.derive(chunks)}
+        # map() runs one_frame on each frame as a consumer pulls the chunks: nothing runs yet,
+        # memory stays flat, and an error says which frame it happened at.
+        return {"frames": frames.map(one_frame)}
 
 
 def add_grain(frame: np.ndarray, luma: float, chroma: float, size: float, seed: int, index: int) -> np.ndarray:

@@ -6,7 +6,6 @@ input (as a uint8 array ``[k, 3]``) through the converters below; anything else 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +16,13 @@ from kinograph.api import (
     TENSOR,
     TEXT,
     Converter,
-    FrameChunk,
     FrameStream,
     Input,
     Node,
     NodeParams,
     Output,
     PortType,
+    Preview,
     RunContext,
     Slider,
     parse_color,
@@ -81,7 +80,18 @@ CONVERTERS = [
 ]
 
 
-class PaletteNode(Node):
+def palette_swatches(palette: Palette) -> Any:
+    """The viewer's picture of a palette: one 32x32 swatch per colour, in a row (uint8 RGB)."""
+    import numpy as np
+
+    return np.repeat(np.repeat(palette.to_array()[None, :, :], 32, axis=0), 32, axis=1)
+
+
+#: How the editor's viewer shows a Palette value (instead of its repr): the swatches above.
+PREVIEWS = [Preview("Palette", palette_swatches, "one swatch per colour")]
+
+
+class PaletteNode(Node["PaletteNode.Params"]):
     """A palette typed in as hex colours."""
 
     type_id = "grain.palette"
@@ -103,7 +113,7 @@ class PaletteNode(Node):
         return {"palette": Palette.parse(self.params.colors)}
 
 
-class PaletteMap(Node):
+class PaletteMap(Node["PaletteMap.Params"]):
     """Recolours frames with the nearest palette colour, streamed chunk by chunk."""
 
     type_id = "grain.palette_map"
@@ -120,17 +130,10 @@ class PaletteMap(Node):
         mix: float = Slider(1.0, ge=0.0, le=1.0, step=0.05, description="1 = palette only, 0 = original.")
 
     def run(self, ctx: RunContext, frames: FrameStream, palette: Palette) -> dict[str, Any]:
+        colors = palette.to_array()
         mix = self.params.mix
-
-        def chunks() -> Iterator[FrameChunk]:
-            colors = palette.to_array()
-            for chunk in frames:
-                out = chunk.pixels.copy()
-                for i in range(chunk.count):  # frame by frame: distances are [H, W, k] floats
-                    out[i] = map_to_palette(chunk.pixels[i], colors, mix)
-                yield FrameChunk(chunk.start, out)
-
-        return {"frames": frames.derive(chunks)}
+        # Frame by frame: the distances are [H, W, k] floats, too big for a whole chunk at once.
+        return {"frames": frames.map(lambda frame, _index: map_to_palette(frame, colors, mix))}
 
 
 def map_to_palette(frame: Any, colors: Any, mix: float = 1.0) -> Any:

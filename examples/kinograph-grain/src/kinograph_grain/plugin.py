@@ -5,10 +5,10 @@ It imports only the node modules (which import only kinograph.api), so listing n
 
 from __future__ import annotations
 
-from kinograph.api import Converter, Node, PortType, hookimpl
+from kinograph.api import Converter, Node, PortType, Preview, hookimpl
 from kinograph_grain.contact_sheet import ContactSheet
 from kinograph_grain.grain import FilmGrain
-from kinograph_grain.palette import CONVERTERS, PALETTE, PaletteMap, PaletteNode
+from kinograph_grain.palette import CONVERTERS, PALETTE, PREVIEWS, PaletteMap, PaletteNode
 from kinograph_grain.sharpen import Sharpen
 
 
@@ -25,3 +25,8 @@ def kinograph_converters() -> list[Converter]:
 @hookimpl
 def kinograph_nodes() -> list[type[Node]]:
     return [FilmGrain, PaletteNode, PaletteMap, Sharpen, ContactSheet]
+
+
+@hookimpl
+def kinograph_previews() -> list[Preview]:
+    return PREVIEWS

@@ -7,13 +7,11 @@ holding ``blur.weight`` of shape [3, 1, 5, 5] (e.g. a kernel you trained).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from kinograph.api import (
     FRAME_STREAM,
-    FrameChunk,
     FrameStream,
     Input,
     InputPath,
@@ -72,7 +70,7 @@ def build_model(weights: str = "") -> Any:
     return model.eval().requires_grad_(False)
 
 
-class Sharpen(Node):
+class Sharpen(Node["Sharpen.Params"]):
     """Unsharp-mask sharpening with a torch model on ``ctx.device``."""
 
     type_id = "grain.sharpen"
@@ -105,15 +103,12 @@ class Sharpen(Node):
         key = ("kinograph_grain.sharpen", weights, file_fingerprint(weights) if weights else "", device)
         model = ctx.models.get(key, lambda: build_model(weights).to(device))
 
-        def chunks() -> Iterator[FrameChunk]:
+        def one_chunk(pixels: Any, _start: int) -> Any:
             import torch
 
-            for chunk in frames:
-                with torch.inference_mode():
-                    x = torch.from_numpy(chunk.pixels).to(device).permute(0, 3, 1, 2).float() / 255.0
-                    y = x + amount * (x - model(x))
-                    out = (y.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1)
-                    pixels = out.contiguous().cpu().numpy()
-                yield FrameChunk(chunk.start, pixels)
+            with torch.inference_mode():  # a whole chunk at once: one batch on the GPU
+                x = torch.from_numpy(pixels).to(device).permute(0, 3, 1, 2).float() / 255.0
+                y = x + amount * (x - model(x))
+                return (y.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1)
 
-        return {"frames": frames.derive(chunks)}
+        return {"frames": frames.map(one_chunk, per="chunk")}  # map() brings the tensor back to the CPU
