@@ -1,8 +1,8 @@
-"""LSTM action generator: bounded, smooth, seeded motion; checkpoints checked before anything runs."""
+"""LSTM action generator: smooth, bounded motion from the identity; variation takes; checkpoints
+checked before anything runs. (Whether the motion follows the photo: test_motion_checkpoint.py.)"""
 
 from __future__ import annotations
 
-import math
 import pickle
 from pathlib import Path
 from typing import Any
@@ -18,13 +18,19 @@ from kinograph.core.registry import reset_registry
 from kinograph.core.validation import validate
 from kinograph.host import RunOptions, Session
 from kinograph.plugins.learned.action_generator import DEFAULT_CHECKPOINT
-from kinograph.plugins.learned.action_model import MotionRanges
-from kinograph.plugins.learned.checkpoints import read_metadata
-from kinograph.plugins.learned.train import fit_action_generator, synthetic_dataset
+from kinograph.plugins.learned.checkpoints import read_metadata, save_checkpoint
+from kinograph.plugins.learned.motion_model import (
+    LIMITS,
+    corners,
+    integrate,
+    seeded_generator,
+    variation_noise,
+)
 from kinograph.testing import PluginHarness
 
 LSTM = "kinograph.motion.lstm"
 UNTRAINED = {"checkpoint": ""}
+CHECKPOINT = resolve_path(DEFAULT_CHECKPOINT, None)
 
 
 @pytest.fixture
@@ -39,10 +45,10 @@ def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PluginHarness:
     reset_registry(None)
 
 
-def feature_vectors(count: int, size: int = 512, seed: int = 0) -> list[torch.Tensor]:
-    """ResNet-like feature vectors (non-negative, sparse), one [1, size] tensor each."""
+def spatial_features(count: int, size: int = 512, seed: int = 0) -> list[torch.Tensor]:
+    """ResNet-like spatial maps (non-negative, sparse), one [1, size, 4, 6] tensor each."""
     g = torch.Generator().manual_seed(seed)
-    return [torch.relu(torch.randn(1, size, generator=g)) for _ in range(count)]
+    return [torch.relu(torch.randn(1, size, 4, 6, generator=g)) for _ in range(count)]
 
 
 def motion(harness: PluginHarness, features: Any, **params: Any) -> Motion:
@@ -53,23 +59,8 @@ def camera(m: Motion) -> np.ndarray:
     return np.array([m.pan_x, m.pan_y, m.zoom, m.rotation]).T
 
 
-def corners_inside(m: Motion, aspect: float) -> bool:
-    """Whether the rotated, zoomed, panned view of the image's aspect stays inside the image."""
-    width, height = aspect, 1.0
-    for pan_x, pan_y, zoom, rotation in camera(m):
-        theta = math.radians(rotation)
-        cx, cy = width / 2 + pan_x * width, height / 2 + pan_y * height
-        for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
-            dx, dy = sx * width / (2 * zoom), sy * height / (2 * zoom)
-            x = cx + dx * math.cos(theta) - dy * math.sin(theta)
-            y = cy + dx * math.sin(theta) + dy * math.cos(theta)
-            if not (-1e-9 <= x <= width + 1e-9 and -1e-9 <= y <= height + 1e-9):
-                return False
-    return True
-
-
 def test_untrained_motion_is_deterministic_per_seed_and_warns(harness: PluginHarness) -> None:
-    (features,) = feature_vectors(1)
+    (features,) = spatial_features(1)
     a = motion(harness, features, seed=5, **UNTRAINED)
     b = motion(harness, features, seed=5, **UNTRAINED)
     c = motion(harness, features, seed=6, **UNTRAINED)
@@ -81,64 +72,84 @@ def test_untrained_motion_is_deterministic_per_seed_and_warns(harness: PluginHar
     assert any(n == "motion" and "untrained" in m for n, m in result.warnings)
 
 
-@pytest.mark.parametrize("checkpoint", ["", DEFAULT_CHECKPOINT])
+@pytest.mark.parametrize("checkpoint", ["", CHECKPOINT])
 @pytest.mark.parametrize("strength", [1.0, 3.0])
-def test_motion_is_bounded_smooth_and_moves(harness: PluginHarness, checkpoint: str, strength: float) -> None:
-    path = resolve_path(checkpoint, None)
-    for i, features in enumerate(feature_vectors(4, seed=1)):
-        m = motion(harness, features, checkpoint=path, strength=strength, seed=i, steps=60, flow_grid=5)
+def test_motion_starts_at_the_photo_and_is_bounded_and_smooth(harness: PluginHarness, checkpoint: str, strength: float) -> None:
+    moved = 0
+    for i, features in enumerate(spatial_features(4, seed=1)):
+        m = motion(harness, features, checkpoint=checkpoint, strength=strength, seed=i, steps=60)
         values = camera(m)
+        assert values[0].tolist() == [0.0, 0.0, 1.0, 0.0]  # step 0: the photo as it is
         assert np.isfinite(values).all()
-        assert (values[:, 2] >= 1.0).all()
-        ranges = MotionRanges.at(strength)
-        assert np.abs(values[:, 3]).max() <= ranges.rotation + 1e-6
-        for aspect in (1.0, 16 / 9, 9 / 16, 2.0):
-            assert corners_inside(m, aspect), f"view leaves a {aspect:.2f} image"
-        assert m.flow is not None and m.flow.shape == (60, 5, 5, 2) and m.flow.dtype == np.float32
-        assert np.abs(m.flow).max() <= ranges.flow + 1e-6
-        # Smooth: the change of velocity is small next to the velocity itself.
-        first = np.abs(np.diff(values, axis=0)).max(axis=0)
-        second = np.abs(np.diff(values, n=2, axis=0)).max(axis=0)
-        assert (second <= 0.3 * first + 1e-7).all(), (first, second)
-        # Moves: the view centre or the zoom travels at least 0.5% of the image.
-        travel = np.abs(values[:, :3] - values[0, :3]).max()
-        assert travel > 0.005, travel
+        assert np.abs(values[:, :2]).max() <= LIMITS.pan * strength + 1e-6
+        assert np.abs(np.log(values[:, 2])).max() <= LIMITS.zoom * strength + 1e-6
+        assert np.abs(values[:, 3]).max() <= LIMITS.rotation * strength + 1e-6
+        # Smooth: where the frame's corners go, no step changes their velocity by more than a
+        # fraction of their largest velocity (the move eases in from rest, never jerks).
+        path = corners(torch.from_numpy(values), 16 / 9).numpy()
+        first = np.abs(np.diff(path, axis=0)).max()
+        second = np.abs(np.diff(path, n=2, axis=0)).max()
+        assert second <= 0.3 * first + 1e-9, (first, second)
+        moved += np.abs(values[:, :3] - values[0, :3]).max() > 0.005
+        assert m.meta["fps"] > 0
+    assert moved >= 2
 
 
-def test_strength_zero_holds_the_camera_still(harness: PluginHarness) -> None:
-    (features,) = feature_vectors(1)
-    values = camera(motion(harness, features, strength=0.0, **UNTRAINED))
-    assert np.allclose(values, [0.0, 0.0, 1.0, 0.0])
+def test_strength_scales_the_move_and_zero_holds_still(harness: PluginHarness) -> None:
+    (features,) = spatial_features(1)
+    still = camera(motion(harness, features, strength=0.0, checkpoint=CHECKPOINT))
+    assert np.allclose(still, [0.0, 0.0, 1.0, 0.0])
+    one = camera(motion(harness, features, strength=1.0, checkpoint=CHECKPOINT))
+    two = camera(motion(harness, features, strength=2.0, checkpoint=CHECKPOINT))
+    np.testing.assert_allclose(two[:, [0, 1, 3]], 2 * one[:, [0, 1, 3]], atol=1e-6)
+    np.testing.assert_allclose(np.log(two[:, 2]), 2 * np.log(one[:, 2]), atol=1e-6)
 
 
-def generator_graph(harness: PluginHarness, *, seeds: tuple[int, ...] = (0,), arch: str = "resnet18", checkpoint: str = DEFAULT_CHECKPOINT, weights: str = "none") -> Any:
+def test_variation_zero_is_deterministic_and_others_are_other_takes(harness: PluginHarness) -> None:
+    (features,) = spatial_features(1, seed=4)
+    base = camera(motion(harness, features, checkpoint=CHECKPOINT))
+    again = camera(motion(harness, features, checkpoint=CHECKPOINT, variation=0))
+    assert base.tolist() == again.tolist()
+    takes = [camera(motion(harness, features, checkpoint=CHECKPOINT, variation=v)) for v in (1, 2, 3)]
+    assert takes[0].tolist() == camera(motion(harness, features, checkpoint=CHECKPOINT, variation=1)).tolist()
+    for take in takes:
+        assert np.abs(take - base).max() > 1e-3
+    assert np.abs(takes[0] - takes[1]).max() > 1e-3
+    assert variation_noise(0) is None
+
+
+def generator_graph(harness: PluginHarness, *, arch: str = "resnet18", checkpoint: str = CHECKPOINT,
+                    weights: str = "none", output: str = "spatial", seed: int = 0, input_size: int = 64) -> Any:
     graph = harness.graph()
-    for i, seed in enumerate(seeds):
-        graph.add_node("learned_test.photo", f"photo{i}", {"seed": seed})
-        graph.add_node("kinograph.features.resnet", f"features{i}", {"arch": arch, "weights": weights, "input_size": 64})
-        graph.add_node(LSTM, "motion" if i == 0 else f"motion{i}", {"checkpoint": checkpoint})
-        graph.add_node("learned_test.keep", f"keep{i}")
-        motion_id = "motion" if i == 0 else f"motion{i}"
-        graph.connect(f"photo{i}.image", f"features{i}.image")
-        graph.connect(f"features{i}.features", f"{motion_id}.features")
-        graph.connect(f"{motion_id}.motion", f"keep{i}.value")
+    graph.add_node("learned_test.photo", "photo0", {"seed": 1})
+    graph.add_node("kinograph.features.resnet", "features0",
+                   {"arch": arch, "weights": weights, "input_size": input_size, "output": output, "seed": seed})
+    graph.add_node(LSTM, "motion", {"checkpoint": checkpoint})
+    graph.add_node("learned_test.keep", "keep0")
+    graph.connect("photo0.image", "features0.image")
+    graph.connect("features0.features", "motion.features")
+    graph.connect("motion.motion", "keep0.value")
     return graph
 
 
-@pytest.mark.parametrize("checkpoint", ["", DEFAULT_CHECKPOINT])
-def test_two_photos_give_different_motion(harness: PluginHarness, checkpoint: str) -> None:
-    result = harness.run(generator_graph(harness, seeds=(1, 2), checkpoint=checkpoint))
-    assert result.ok, result.failures
-    first, second = (camera(m) for m in Keep.received)
-    assert np.abs(first - second).max() > 1e-3
+def test_features_of_other_weights_than_the_checkpoints_give_a_warning(harness: PluginHarness) -> None:
+    size = read_metadata(CHECKPOINT)["input_size"]
+    same = harness.run(generator_graph(harness, input_size=size))
+    assert same.ok and not any(n == "motion" for n, _ in same.warnings), same.warnings
+    other = harness.run(generator_graph(harness, seed=9, input_size=size))
+    assert other.ok, other.failures
+    (warning,) = [m for n, m in other.warnings if n == "motion"]
+    assert "random-init seed 0" in warning and "random-init seed 9" in warning
+    smaller = harness.run(generator_graph(harness, input_size=64))
+    (warning,) = [m for n, m in smaller.warnings if n == "motion"]
+    assert f"input_size {size}" in warning
 
 
-def test_the_default_checkpoint_is_small_and_says_what_it_expects() -> None:
-    path = Path(resolve_path(DEFAULT_CHECKPOINT, None))
-    assert path.stat().st_size < 5 * 1024 * 1024
-    meta = read_metadata(path)
+def test_the_default_checkpoint_says_what_it_expects() -> None:
+    meta = read_metadata(CHECKPOINT)
     assert meta["feature_size"] == 512 and meta["extractor"] == "resnet18"
-    assert {"steps", "hidden_size", "layers"} <= set(meta)
+    assert meta["grid"] == 3 and meta["step_rate"] > 0 and meta["steps"] >= 2
+    assert {"data", "metrics", "mean_motion", "motion_format", "weights", "input_size"} <= set(meta)
 
 
 def test_a_feature_size_mismatch_is_reported_before_anything_runs(
@@ -162,19 +173,23 @@ def test_a_feature_size_mismatch_is_reported_before_anything_runs(
     assert "motion" in err and "features0" in err and "resnet18" in err
 
 
-def test_an_extractor_mismatch_of_equal_size_is_reported(harness: PluginHarness) -> None:
+def test_an_extractor_or_layout_mismatch_is_reported(harness: PluginHarness) -> None:
     problems = [str(p) for p in validate(generator_graph(harness, arch="resnet34"))]
     assert len(problems) == 1 and "resnet18" in problems[0] and "resnet34" in problems[0], problems
+    problems = [str(p) for p in validate(generator_graph(harness, output="pooled"))]
+    assert len(problems) == 1 and "set features0.output to spatial" in problems[0], problems
+    with pytest.raises(NodeFailure, match="set the features node's output to spatial"):
+        motion(harness, torch.rand(1, 512), checkpoint=CHECKPOINT)
 
 
-def test_untrained_generator_accepts_any_feature_size(harness: PluginHarness) -> None:
+def test_untrained_generator_accepts_any_features(harness: PluginHarness) -> None:
     assert validate(generator_graph(harness, arch="resnet50", checkpoint="")) == []
-    spatial = torch.relu(torch.randn(2, 64, 3, 3, generator=torch.Generator().manual_seed(0)))
-    assert motion(harness, spatial, **UNTRAINED).steps == 48
+    assert motion(harness, torch.rand(2, 64, 3, 3), **UNTRAINED).steps == 48
+    assert motion(harness, torch.rand(1, 100), **UNTRAINED).steps == 48
 
 
 def test_bad_checkpoints_fail_clearly(harness: PluginHarness, tmp_path: Path) -> None:
-    (features,) = feature_vectors(1)
+    (features,) = spatial_features(1)
     with pytest.raises(NodeFailure, match=r"does not exist: .*nope\.safetensors"):
         motion(harness, features, checkpoint=str(tmp_path / "nope.safetensors"))
     garbage = tmp_path / "garbage.safetensors"
@@ -189,11 +204,22 @@ def test_bad_checkpoints_fail_clearly(harness: PluginHarness, tmp_path: Path) ->
         motion(harness, features, checkpoint=str(torch_garbage))
     assert "weights_only" not in str(caught.value)
     with pytest.raises(NodeFailure, match=r"expects 512-channel features"):
-        motion(harness, torch.rand(1, 100), checkpoint=resolve_path(DEFAULT_CHECKPOINT, None))
-
+        motion(harness, torch.rand(1, 100, 3, 3), checkpoint=CHECKPOINT)
     # validation reads the same header and names the file
     graph = generator_graph(harness, checkpoint=str(garbage))
     assert any("garbage.safetensors" in str(p) for p in validate(graph))
+
+
+def test_an_old_format_checkpoint_says_how_to_replace_it(harness: PluginHarness, tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    old = tmp_path / "old.safetensors"
+    meta = {"format": "kinograph.motion.lstm", "format_version": "1", "feature_size": "512", "extractor": "resnet18",
+            "steps": "32", "hidden_size": "32", "layers": "1"}
+    save_file({"encode.weight": torch.zeros(32, 512)}, str(old), metadata=meta)
+    (features,) = spatial_features(1)
+    with pytest.raises(NodeFailure, match=r"format version 1.*kinograph train"):
+        motion(harness, features, checkpoint=str(old))
 
 
 class _Exploit:
@@ -208,35 +234,28 @@ def test_checkpoints_never_unpickle_objects(harness: PluginHarness, tmp_path: Pa
     exploit.marker = str(tmp_path / "pwned")
     path = tmp_path / "evil.pt"
     torch.save({"state_dict": {}, "metadata": exploit}, path, pickle_module=pickle)
-    (features,) = feature_vectors(1)
+    (features,) = spatial_features(1)
     with pytest.raises(NodeFailure, match="pickled objects are refused"):
         motion(harness, features, checkpoint=str(path))
     assert not (tmp_path / "pwned").exists()
 
 
 @pytest.mark.parametrize("suffix", [".safetensors", ".pt"])
-def test_a_fitted_checkpoint_round_trips(harness: PluginHarness, tmp_path: Path, suffix: str) -> None:
-    features, targets = synthetic_dataset(32, samples=64, steps=12, seed=0)
-    kwargs = {"extractor": "tiny", "hidden_size": 8, "epochs": 6, "batch_size": 32, "seed": 2}
-    result = fit_action_generator(features, targets, **kwargs)
-    again = fit_action_generator(features, targets, **kwargs)
-    assert result.losses == again.losses  # deterministic per seed
-    assert result.losses[-1] < 0.7 * result.losses[0]
-    path = result.save(tmp_path / f"tiny{suffix}")
-    meta = read_metadata(path)
-    assert (meta["feature_size"], meta["extractor"], meta["steps"], meta["hidden_size"], meta["layers"]) == (32, "tiny", 12, 8, 1)
-
-    from kinograph.plugins.learned.action_model import integrate
-
+def test_a_saved_checkpoint_runs_as_its_network(harness: PluginHarness, tmp_path: Path, suffix: str) -> None:
+    model = seeded_generator(32, 2, 8, 1, seed=3).eval()
+    meta = {"feature_size": 32, "extractor": "tiny", "weights": "random-init seed 0", "layout": "grid", "grid": 2,
+            "steps": 12, "step_rate": 6.0, "hidden_size": 8, "layers": 1, "data": {"clips": 1}}
+    path = save_checkpoint(tmp_path / f"tiny{suffix}", model.state_dict(), meta)
+    back = read_metadata(path)
+    assert (back["feature_size"], back["grid"], back["step_rate"], back["data"]) == (32, 2, 6.0, {"clips": 1})
+    features = torch.rand(1, 32, 3, 5)
     with torch.no_grad():
-        start, actions = result.model(features[:1], 12)
-        expected, _ = integrate(start, actions, 1.0)
-    m = motion(harness, features[:1], checkpoint=str(path), steps=12, hidden_size=8)
-    np.testing.assert_allclose(camera(m), expected[0].numpy(), rtol=1e-5, atol=1e-6)
+        expected = integrate(model(features, 12, 6.0), 6.0)[0].numpy()
+    m = motion(harness, features, checkpoint=str(path), steps=12)
+    np.testing.assert_allclose(camera(m), expected, rtol=1e-5, atol=1e-6)
+    assert m.meta["fps"] == 6.0 and m.source == "lstm:tiny"
 
 
-def test_no_flow_grid_means_no_flow(harness: PluginHarness) -> None:
-    (features,) = feature_vectors(1)
-    m = motion(harness, features, flow_grid=0, **UNTRAINED)
-    assert m.flow is None and m.source == "lstm:untrained"
-    assert motion(harness, features).source == "lstm:resnet18"
+def test_version_1_params_migrate(harness: PluginHarness) -> None:
+    params = harness.params(LSTM, {"steps": 20, "flow_grid": 5, "checkpoint": ""}, version=1)
+    assert params.steps == 20 and not hasattr(params, "flow_grid")

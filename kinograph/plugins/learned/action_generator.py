@@ -1,4 +1,4 @@
-"""LSTM action generator: image features -> per-step camera motion (and optional local flow)."""
+"""LSTM action generator: image features -> per-step camera motion learned from footage."""
 
 from __future__ import annotations
 
@@ -22,34 +22,48 @@ from kinograph.api import (
 )
 
 DEFAULT_CHECKPOINT = "package://kinograph/plugins/learned/checkpoints/action_lstm_resnet18.safetensors"
+#: The untrained generator reads a 3x3 grid when given spatial maps, a vector otherwise.
+UNTRAINED_GRID = 3
+UNTRAINED_STEP_RATE = 12.0
 
 
 class LSTMActionGenerator(Node):
-    """Generates a bounded, smooth camera path from image features with a small LSTM."""
+    """Generates a smooth, bounded camera move from image features with a small LSTM."""
 
     type_id = "kinograph.motion.lstm"
+    version = 2
     display_name = "LSTM action generator"
     category = "Learned"
     description = (
-        "From image features, an LSTM generates per-step camera motion: pan, zoom and rotation "
-        "bounded so a crop-zoomed frame stays filled, plus an optional coarse flow grid."
+        "From image features, an LSTM generates the camera move a clip of this photo would have: "
+        "pan, zoom and rotation per step, starting from the photo as it is. Trained on footage "
+        "with `kinograph train`; `variation` gives other takes."
     )
-    inputs = [Input("features", FEATURES, "Features of the photo (e.g. from ResNet features).")]
-    outputs = [Output("motion", MOTION, "Camera motion with `steps` keyframes.")]
+    inputs = [Input("features", FEATURES, "Features of the photo (ResNet features; spatial for grid checkpoints).")]
+    outputs = [Output("motion", MOTION, "Camera motion with `steps` keyframes (step 0: the photo as it is).")]
 
     class Params(NodeParams):
-        steps: int = Slider(48, ge=2, le=10000, description="Keyframes to generate.")
-        hidden_size: int = Slider(32, ge=4, le=1024, description="LSTM width (untrained init only).")
-        layers: int = Slider(1, ge=1, le=4, description="LSTM layers (untrained init only).")
-        seed: int = Slider(0, ge=0, le=2**31 - 1, description="Seed of the untrained init.")
+        steps: int = Slider(48, ge=2, le=10000, description="Keyframes to generate (at the checkpoint's step rate).")
+        variation: int = Slider(
+            0, ge=0, le=2**31 - 1, description="0: the most likely move; any other number: another take of it."
+        )
+        strength: float = Slider(1.0, ge=0.0, le=3.0, step=0.05, description="Scales the move (0 holds still).")
         checkpoint: str = InputPath(
             DEFAULT_CHECKPOINT,
             description="Trained weights (.safetensors or .pt, package:// names too); empty = untrained.",
             filters=["Checkpoints (*.safetensors *.pt *.pth)"],
             must_exist=False,
         )
-        strength: float = Slider(1.0, ge=0.0, le=3.0, step=0.05, description="Scales zoom, rotation and flow ranges.")
-        flow_grid: int = Slider(0, ge=0, le=64, description="Size of the local flow grid; 0 = no flow.")
+        hidden_size: int = Slider(64, ge=4, le=1024, description="LSTM width (untrained init only).")
+        layers: int = Slider(1, ge=1, le=4, description="LSTM layers (untrained init only).")
+        seed: int = Slider(0, ge=0, le=2**31 - 1, description="Seed of the untrained init.")
+
+    @classmethod
+    def migrate_params(cls, from_version: int, params: dict[str, Any]) -> dict[str, Any]:
+        # Version 1 generated random local flow on a grid; no trained checkpoint ever learned it.
+        params = dict(params)
+        params.pop("flow_grid", None)
+        return params
 
     @classmethod
     def fingerprint(cls, params: NodeParams) -> str | None:
@@ -79,56 +93,73 @@ class LSTMActionGenerator(Node):
     def run(self, ctx: RunContext, features: Any) -> dict[str, Any]:
         import torch
 
-        from kinograph.plugins.learned import action_model as am
+        from kinograph.plugins.learned import motion_model as mm
 
         p = self.params
-        vector = pooled_vector(features)
-        model, meta = self.load(ctx, vector.shape[0])
+        tensor = checked_features(features)
+        model, meta = self.load(ctx, tensor)
+        identity = getattr(features, "kinograph_features", None)
+        if p.checkpoint and isinstance(identity, dict):
+            for line in identity_mismatch(meta, identity, Path(p.checkpoint).name):
+                ctx.warn(line)
         ctx.check_cancelled()
+        step_rate = float(meta.get("step_rate", UNTRAINED_STEP_RATE))
         # The generator is tiny: it runs on the CPU, which also keeps its output the same on
-        # every device.
+        # every device. A batch of photos drives one camera move: the mean of their cells.
         with torch.inference_mode():
-            start, actions = model(vector[None], p.steps)
-            camera, flow = am.integrate(start, actions, p.strength)
-            grid = am.resize_flow(flow, p.flow_grid)[0].numpy().astype("float32") if p.flow_grid else None
-        columns = camera[0].double().numpy()
+            cells = tensor.mean(dim=0, keepdim=True)
+            actions = model(cells, p.steps, step_rate, mm.variation_noise(p.variation))
+            camera = mm.integrate(actions, step_rate, p.strength)[0].double().numpy()
         ctx.progress(p.steps, p.steps)
         return {
             "motion": Motion(
-                pan_x=tuple(columns[:, 0].tolist()),
-                pan_y=tuple(columns[:, 1].tolist()),
-                zoom=tuple(columns[:, 2].tolist()),
-                rotation=tuple(columns[:, 3].tolist()),
-                flow=grid,
+                pan_x=tuple(camera[:, 0].tolist()),
+                pan_y=tuple(camera[:, 1].tolist()),
+                zoom=tuple(camera[:, 2].tolist()),
+                rotation=tuple(camera[:, 3].tolist()),
                 source=f"lstm:{meta.get('extractor') or 'untrained'}",
-                meta={"seed": p.seed, "checkpoint": p.checkpoint, "strength": p.strength, "trained": bool(p.checkpoint)},
+                meta={
+                    "fps": step_rate,
+                    "seed": p.seed,
+                    "variation": p.variation,
+                    "checkpoint": p.checkpoint,
+                    "strength": p.strength,
+                    "trained": bool(p.checkpoint),
+                },
             )
         }
 
-    def load(self, ctx: RunContext, feature_size: int) -> tuple[Any, dict[str, Any]]:
+    def load(self, ctx: RunContext, features: Any) -> tuple[Any, dict[str, Any]]:
         """The generator (from the checkpoint, or seeded untrained) and its metadata, loaded once."""
         p = self.params
+        size = int(features.shape[1])
         if not p.checkpoint:
             ctx.warn(
                 f"LSTM action generator has no checkpoint: untrained weights (seed {p.seed}) give "
-                "smooth, bounded motion that is not learned from photos"
+                "smooth, bounded motion that is not learned from footage"
             )
-            key = ("kinograph.motion.lstm", "untrained", feature_size, p.hidden_size, p.layers, p.seed)
-            return ctx.models.get(key, lambda: (_untrained(feature_size, p.hidden_size, p.layers, p.seed), {}))
+            grid = UNTRAINED_GRID if features.ndim == 4 else 0
+            key = ("kinograph.motion.lstm", "untrained", size, grid, p.hidden_size, p.layers, p.seed)
+            return ctx.models.get(key, lambda: (_untrained(size, grid, p.hidden_size, p.layers, p.seed), {}))
         path = Path(p.checkpoint)
         if path.is_dir():
             raise NodeFailure(f"{path} is a folder, not a checkpoint file (fix the checkpoint param)")
         if not path.is_file():
             raise NodeFailure(f"checkpoint file does not exist: {path} (fix the checkpoint param, or '' for untrained)")
         key = ("kinograph.motion.lstm", str(path), file_fingerprint(str(path)))
-        model, meta = ctx.models.get(key, lambda: _from_checkpoint(path))
-        if meta["feature_size"] != feature_size:
+        model, meta = ctx.models.get(key, lambda: from_checkpoint(path))
+        if meta["feature_size"] != size:
             raise NodeFailure(
                 f"checkpoint {path.name} expects {meta['feature_size']}-channel features "
-                f"(from {meta['extractor']}), but the features input has {feature_size} channels: "
+                f"(from {meta['extractor']}), but the features input has {size} channels: "
                 f"use {meta['extractor']} features or a checkpoint trained on these"
             )
-        if (p.hidden_size, p.layers) != (meta["hidden_size"], meta["layers"]):
+        if meta["grid"] and features.ndim != 4:
+            raise NodeFailure(
+                f"checkpoint {path.name} reads a {meta['grid']}x{meta['grid']} grid of spatial features, but "
+                "the features input is pooled vectors: set the features node's output to spatial"
+            )
+        if (p.hidden_size, p.layers) != (meta["hidden_size"], meta["layers"]) and (p.hidden_size, p.layers) != (64, 1):
             ctx.warn(
                 f"checkpoint {path.name} has hidden_size {meta['hidden_size']} and layers {meta['layers']}; "
                 f"those are used (the params say {p.hidden_size} and {p.layers})"
@@ -153,41 +184,63 @@ def mismatch(meta: dict[str, Any], features: dict[str, Any], name: str) -> list[
             f"checkpoint {name} was trained on {wanted} features, but node {node!r} uses {extractor}: "
             f"set {node}.arch to {wanted} or choose a checkpoint trained on {extractor}"
         ]
+    if meta.get("grid") and features.get("layout") == "pooled":
+        return [
+            f"checkpoint {name} reads a {meta['grid']}x{meta['grid']} grid of spatial features, but node "
+            f"{node!r} gives pooled vectors: set {node}.output to spatial"
+        ]
     return []
 
 
-def pooled_vector(features: Any) -> Any:
-    """Features [N, C] or [N, C, h, w] (torch or numpy) -> one float32 CPU vector [C]."""
+def identity_mismatch(meta: dict[str, Any], identity: dict[str, Any], name: str) -> list[str]:
+    """Warnings when features come from other weights or another input size than the checkpoint's."""
+    found = []
+    weights, wanted = identity.get("weights"), meta.get("weights")
+    if weights and wanted and weights != wanted:
+        found.append(
+            f"checkpoint {name} was trained on features of {meta.get('extractor')} with {wanted} weights, but "
+            f"these come from {weights} weights: the motion will not follow the photo as trained "
+            "(set the features node's weights and seed to the checkpoint's, or train on these features)"
+        )
+    size, wanted_size = identity.get("input_size"), meta.get("input_size")
+    if size is not None and wanted_size is not None and int(size) != int(wanted_size):
+        found.append(
+            f"checkpoint {name} was trained on features at input_size {wanted_size}, but these were "
+            f"computed at {size}: set the features node's input_size to {wanted_size}"
+        )
+    return found
+
+
+def checked_features(features: Any) -> Any:
+    """Features [N, C] or [N, C, h, w] (torch or numpy) as a float32 CPU tensor, checked."""
     import torch
 
     try:
         tensor = torch.as_tensor(features).detach().float().cpu()
     except Exception as exc:
         raise NodeFailure(f"features input is not a tensor ({type(features).__name__}): {exc}") from None
-    if tensor.ndim == 4:
-        tensor = tensor.mean(dim=(2, 3))
     if tensor.ndim == 1:
         tensor = tensor[None]
-    if tensor.ndim != 2 or tensor.shape[0] == 0 or tensor.shape[1] < 2:
+    if tensor.ndim not in (2, 4) or tensor.shape[0] == 0 or tensor.shape[1] < 2:
         raise NodeFailure(f"features must be [N, C] or [N, C, h, w], got {list(tensor.shape)}")
     if not torch.isfinite(tensor).all():
         raise NodeFailure("features contain NaN or infinite values")
-    # Several images (a batch) drive one camera path: their mean.
-    return tensor.mean(dim=0)
+    return tensor
 
 
-def _untrained(feature_size: int, hidden_size: int, layers: int, seed: int) -> Any:
-    from kinograph.plugins.learned.action_model import seeded_generator
+def _untrained(feature_size: int, grid: int, hidden_size: int, layers: int, seed: int) -> Any:
+    from kinograph.plugins.learned.motion_model import seeded_generator
 
-    return seeded_generator(feature_size, hidden_size, layers, seed).eval()
+    return seeded_generator(feature_size, grid, hidden_size, layers, seed).eval()
 
 
-def _from_checkpoint(path: Path) -> tuple[Any, dict[str, Any]]:
-    from kinograph.plugins.learned.action_model import ActionGenerator
+def from_checkpoint(path: Path) -> tuple[Any, dict[str, Any]]:
+    """The generator a checkpoint holds (eval mode, CPU) and its metadata; NodeFailure if unfit."""
     from kinograph.plugins.learned.checkpoints import load_checkpoint
+    from kinograph.plugins.learned.motion_model import MotionGenerator
 
     state, meta = load_checkpoint(path)
-    model = ActionGenerator(meta["feature_size"], meta["hidden_size"], meta["layers"])
+    model = MotionGenerator(meta["feature_size"], meta["grid"], meta["hidden_size"], meta["layers"])
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:

@@ -1,10 +1,16 @@
-"""Action generator checkpoints: tensors plus metadata saying what the generator expects.
+"""Motion generator checkpoints: tensors plus metadata saying what the generator expects.
 
 Format: a ``.safetensors`` file whose ``__metadata__`` holds the keys in :data:`REQUIRED`
-(strings, as safetensors wants), or a ``.pt``/``.pth`` file holding ``{"state_dict": {...},
-"metadata": {...}}`` saved with ``torch.save``. Loading never unpickles code: safetensors, or
-``torch.load(weights_only=True)``. Reading the metadata of a safetensors file parses its JSON
-header only, so graph validation can compare it with the upstream features cheaply.
+(strings, as safetensors wants; the keys in :data:`JSON_KEYS` hold JSON), or a ``.pt``/``.pth``
+file holding ``{"state_dict": {...}, "metadata": {...}}`` saved with ``torch.save``. Loading
+never unpickles code: safetensors, or ``torch.load(weights_only=True)``. Reading the metadata of
+a safetensors file parses its JSON header only, so graph validation can compare it with the
+upstream features cheaply.
+
+Format version 2 (``kinograph train``) records what the features were (extractor, weights
+identity, input size, layout), the motion's clock (steps, step rate), and the data and metrics
+of its training. Version 1 files (the synthetic fitting of kinograph 0.1) are refused with a
+message saying how to replace them.
 """
 
 from __future__ import annotations
@@ -17,9 +23,24 @@ from typing import Any
 from kinograph.api import NodeFailure
 
 FORMAT = "kinograph.motion.lstm"
-FORMAT_VERSION = 1
-REQUIRED = ("format", "format_version", "feature_size", "extractor", "steps", "hidden_size", "layers")
-_INT_KEYS = ("format_version", "feature_size", "steps", "hidden_size", "layers", "flow_basis")
+FORMAT_VERSION = 2
+REQUIRED = (
+    "format",
+    "format_version",
+    "feature_size",
+    "extractor",
+    "weights",
+    "layout",
+    "grid",
+    "steps",
+    "step_rate",
+    "hidden_size",
+    "layers",
+)
+_INT_KEYS = ("format_version", "feature_size", "grid", "steps", "hidden_size", "layers", "input_size", "epoch")
+_FLOAT_KEYS = ("step_rate",)
+#: Metadata whose value is JSON (safetensors metadata values are strings).
+JSON_KEYS = ("data", "metrics", "mean_motion", "training", "limits")
 MAX_HEADER = 16 * 1024 * 1024
 
 
@@ -61,13 +82,11 @@ def _safetensors_header(path: Path) -> dict[str, Any]:
 
 
 def _load_torch_file(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    import torch
+    from kinograph.plugins.learned.weights import load_failure_reason, load_tensor_file
 
     try:
-        data = torch.load(str(path), map_location="cpu", weights_only=True)
+        data = load_tensor_file(path)
     except Exception as exc:
-        from kinograph.plugins.learned.weights import load_failure_reason
-
         raise CheckpointError(
             f"cannot read checkpoint {path}: {load_failure_reason(exc)} (only tensors and plain values load; "
             "pickled objects are refused)"
@@ -82,6 +101,22 @@ def _checked_metadata(raw: Any, path: Path) -> dict[str, Any]:
         raise CheckpointError(
             f"{path} is not an action generator checkpoint (metadata format should be {FORMAT!r})"
         )
+    try:
+        version = int(raw.get("format_version", 0))
+    except (TypeError, ValueError):
+        raise CheckpointError(f"checkpoint {path} has bad metadata: format_version {raw.get('format_version')!r}") from None
+    if version < FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} is format version {version}, fitted to synthetic camera paths by an "
+            "earlier kinograph; this one generates motion learned from footage and cannot run it: "
+            "train a new one with `kinograph train` (docs/nodes-learned.md) or use the default "
+            "checkpoint"
+        )
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} has format version {version}, newer than this kinograph reads "
+            f"({FORMAT_VERSION}): upgrade kinograph"
+        )
     missing = [key for key in REQUIRED if key not in raw]
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks metadata {', '.join(missing)}")
@@ -90,13 +125,13 @@ def _checked_metadata(raw: Any, path: Path) -> dict[str, Any]:
         for key in _INT_KEYS:
             if key in meta:
                 meta[key] = int(meta[key])
+        for key in _FLOAT_KEYS:
+            meta[key] = float(meta[key])
+        for key in JSON_KEYS:
+            if isinstance(meta.get(key), str):
+                meta[key] = json.loads(meta[key])
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"checkpoint {path} has bad metadata: {exc}") from exc
-    if meta["format_version"] > FORMAT_VERSION:
-        raise CheckpointError(
-            f"checkpoint {path} has format version {meta['format_version']}, newer than this "
-            f"kinograph reads ({FORMAT_VERSION}): upgrade kinograph"
-        )
     return meta
 
 
@@ -115,12 +150,18 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
         else:
             state = _load_torch_file(path)[0]
     except CheckpointError as exc:
-        raise NodeFailure(f"{exc} (set the checkpoint param to a file made by kinograph's train helper, or '' for untrained)") from None
+        raise NodeFailure(f"{exc} (set the checkpoint param to a file made by `kinograph train`, or '' for untrained)") from None
     return state, meta
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any], metadata: dict[str, Any]) -> Path:
-    """Write tensors and metadata (``.safetensors``, or ``.pt`` via ``torch.save``); returns the path."""
+    """Write tensors and metadata atomically (``.safetensors``, or ``.pt`` via ``torch.save``).
+
+    A reader never sees a half-written file: the data goes to a temporary file beside ``path``
+    that replaces it only when complete. Returns the path.
+    """
+    from kinograph.api import atomic_output
+
     path = Path(path)
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata}
     missing = [key for key in REQUIRED if key not in meta]
@@ -128,12 +169,14 @@ def save_checkpoint(path: str | Path, state: dict[str, Any], metadata: dict[str,
         raise ValueError(f"checkpoint metadata lacks {', '.join(missing)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    if path.suffix == ".safetensors":
-        from safetensors.torch import save_file
+    with atomic_output(path) as temp:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import save_file
 
-        save_file(tensors, str(path), metadata={k: str(v) for k, v in meta.items()})
-    else:
-        import torch
+            text = {k: json.dumps(v) if k in JSON_KEYS else str(v) for k, v in meta.items()}
+            save_file(tensors, str(temp), metadata=text)
+        else:
+            import torch
 
-        torch.save({"state_dict": tensors, "metadata": meta}, str(path))
+            torch.save({"state_dict": tensors, "metadata": meta}, str(temp))
     return path

@@ -104,7 +104,7 @@ class ResNetFeatures(Node):
         if not groups:
             raise NodeFailure("no image to describe: link the image or images input")
         p = self.params
-        model, warning = load_model(ctx, p.arch, p.weights, p.seed)
+        model, warning, identity = load_model(ctx, p.arch, p.weights, p.seed)
         if warning:
             ctx.warn(warning)
         total = sum(len(g) for g in groups)
@@ -123,7 +123,16 @@ class ResNetFeatures(Node):
                 f"spatial maps of different sizes {sorted(shapes)}: image and images differ in aspect; "
                 "use output pooled or link one input"
             )
-        return {"features": torch.cat(results).contiguous()}
+        features = torch.cat(results).contiguous()
+        # What made these features travels with them, so a motion generator can warn when its
+        # checkpoint was trained on features of another identity (ImageNet vs a random init).
+        features.kinograph_features = {  # type: ignore[attr-defined]
+            "extractor": p.arch,
+            "weights": identity,
+            "input_size": p.input_size,
+            "layout": p.output,
+        }
+        return {"features": features}
 
 
 def _checked(value: Any, name: str, ndim: int) -> Any:
@@ -139,23 +148,59 @@ def _checked(value: Any, name: str, ndim: int) -> Any:
     return array[None] if ndim == 3 else array
 
 
-def load_model(ctx: RunContext, arch: str, weights: str, seed: int) -> tuple[Any, str | None]:
-    """The ResNet body for these params, loaded once per process, and a warning to repeat per run."""
+def resolve_weights(arch: str, weights: str) -> str | None:
+    """The weights keyword this param means now (``auto`` -> ``imagenet`` when the hub file is
+    cached, else ``auto``), or None for a file path."""
     from kinograph.plugins.learned import weights as w
 
     keyword = weights_keyword(weights)
-    device = ctx.device
+    if keyword == "auto" and w.hub_cache_file(arch).is_file():
+        return "imagenet"
+    return keyword
+
+
+def weights_identity(arch: str, keyword: str | None, weights: str, seed: int, fell_back: bool = False) -> str:
+    """Which weights made a model, in words a checkpoint records and compares.
+
+    ``imagenet <enum member>``, ``random-init seed N`` or ``file sha256:<first 16 hex digits>``
+    (the file's content, so a renamed copy is the same identity).
+    """
+    from kinograph.plugins.learned.content import file_sha256
+    from kinograph.plugins.learned.weights import IMAGENET_WEIGHTS
+
+    if keyword is None:
+        return f"file sha256:{file_sha256(weights)[:16]}"
+    if keyword == "imagenet" or (keyword == "auto" and not fell_back):
+        return f"imagenet {IMAGENET_WEIGHTS[arch][1]}"
+    return f"random-init seed {seed}"
+
+
+def load_model(ctx: RunContext, arch: str, weights: str, seed: int) -> tuple[Any, str | None, str]:
+    """The ResNet body for these params, loaded once per process, a warning to repeat per run,
+    and the weights identity (:func:`weights_identity`)."""
+    from kinograph.plugins.learned import weights as w
+
+    keyword = resolve_weights(arch, weights)
     cached = str(w.hub_cache_file(arch))
-    if keyword == "auto" and Path(cached).is_file():
-        keyword = "imagenet"
     if keyword is None:
         key: tuple[Any, ...] = ("file", weights, file_fingerprint(weights))
     elif keyword == "imagenet":
         key = ("imagenet", cached, file_fingerprint(cached))
     else:
         key = (keyword, seed)
-    store_key = ("kinograph.features.resnet", arch, device, *key)
-    return ctx.models.get(store_key, lambda: _build(arch, keyword, weights, seed, device))
+    store_key = ("kinograph.features.resnet", arch, ctx.device, *key)
+    return ctx.models.get(store_key, lambda: build_model(arch, weights, seed, ctx.device))
+
+
+def build_model(arch: str, weights: str, seed: int, device: str) -> tuple[Any, str | None, str]:
+    """A fresh ResNet body in eval mode on ``device``, a warning (or None) and its weights identity.
+
+    The training command builds its extractor here too, so a checkpoint is trained on exactly
+    the features the node computes.
+    """
+    keyword = resolve_weights(arch, weights)
+    body, warning = _build(arch, keyword, weights, seed, device)
+    return body, warning, weights_identity(arch, keyword, weights, seed, fell_back=warning is not None)
 
 
 def _build(arch: str, keyword: str | None, weights: str, seed: int, device: str) -> tuple[Any, str | None]:
@@ -200,10 +245,14 @@ class ResNetBody:
                 self.net = net
 
             def forward(self, x: torch.Tensor, pooled: bool = True) -> torch.Tensor:
+                x = self.net.layer4(self.until_layer3(x))
+                return torch.flatten(self.net.avgpool(x), 1) if pooled else x
+
+            def until_layer3(self, x: torch.Tensor) -> torch.Tensor:
+                """The maps entering the last block (what ``last-block`` fine-tuning caches)."""
                 n = self.net
                 x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
-                x = n.layer4(n.layer3(n.layer2(n.layer1(x))))
-                return torch.flatten(n.avgpool(x), 1) if pooled else x
+                return n.layer3(n.layer2(n.layer1(x)))
 
         return Body(model)
 
