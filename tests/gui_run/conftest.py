@@ -1,9 +1,14 @@
-"""Fixtures for the run tests: an editor window with the run features attached (offscreen Qt)."""
+"""Fixtures for the run tests: an editor window with the run features attached (offscreen Qt).
+
+Runs happen in a run process; every test must leave none behind (checked after each test).
+"""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -33,3 +38,24 @@ def run_window(qtbot, registry: Registry):
     yield win
     win.run_features.close()
     win.stack.setClean()
+
+
+@pytest.fixture(autouse=True)
+def no_run_process_left_behind():
+    """Fail a test that leaves a run process (or any multiprocessing child) alive."""
+    yield
+    deadline = time.monotonic() + 5.0
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = multiprocessing.active_children()
+    assert not left, f"processes left behind: {left}"
+
+
+@pytest.fixture
+def crash_pack(registry: Registry) -> Registry:
+    """The test registry plus nodes that segfault, exit or hang (see crash_nodes.py)."""
+    import crash_nodes
+
+    info = registry.register_plugin(crash_nodes.CrashPack(), "crashtest")
+    assert not info.errors, info.errors
+    return registry

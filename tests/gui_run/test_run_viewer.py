@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from run_helpers import add_pattern_to_video, run_and_wait
 
+from kinograph.gui.run.previews import from_wire, wire_preview
 from kinograph.gui.viewer.pixels import to_qimage
 
 
@@ -106,7 +107,8 @@ def test_viewer_shows_features_stats_and_plot(qtbot, run_window) -> None:
     assert viewer.kind == "message"  # not run yet
     assert "Run the graph" in viewer.message.text()
     features = torch.linspace(-1.0, 1.0, 1000).reshape(2, 500)
-    viewer._show_value(features, "Features")
+    # What the run process sends for a tensor: its shape, stats and values of its first item.
+    viewer._show_value(from_wire(wire_preview(features)), "Features")
     assert viewer.kind == "features"
     assert "shape (2, 500)" in viewer.features_stats.text()
     assert "min -1" in viewer.features_stats.text() and "max 1" in viewer.features_stats.text()
@@ -133,13 +135,17 @@ def test_a_stream_not_kept_says_how_to_see_it_and_run_selected_shows_it(qtbot, r
 
 
 def test_thumbnail_of_a_big_photo_keeps_its_shape_and_colours() -> None:
-    from kinograph.gui.run.badges import THUMB_MAX_H, THUMB_MAX_W, thumbnail_of
+    from PySide6.QtGui import QImage
+
+    from kinograph.gui.run.previews import THUMB_MAX_H, THUMB_MAX_W, thumbnail_png
 
     pixels = np.zeros((3000, 4500, 3), dtype=np.uint8)  # 3:2 like a camera photo
     pixels[:, :2250] = (220, 30, 40)
     pixels[:, 2250:] = (20, 60, 210)
     pixels[:300] = (240, 240, 240)  # a white band along the top: rows stay rows
-    thumb = thumbnail_of(pixels)
+    png = thumbnail_png(pixels)  # made in the run process, sent as PNG bytes
+    assert len(png) < 20_000
+    thumb = QImage.fromData(png, "PNG")
     assert thumb.height() == THUMB_MAX_H and abs(thumb.width() - THUMB_MAX_H * 1.5) <= 1 <= THUMB_MAX_W
     def rgb(x: int, y: int) -> tuple[int, int, int]:
         c = thumb.pixelColor(x, y)

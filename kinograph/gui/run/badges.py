@@ -16,12 +16,11 @@ from PySide6.QtGui import QColor, QImage, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem
 
 from kinograph.gui.items.badge import Badge
-from kinograph.gui.viewer.pixels import image_of, to_qimage
 from kinograph.host import Event, GraphChange
 
 if TYPE_CHECKING:
     from kinograph.gui.main_window import MainWindow
-    from kinograph.host import RunResult, Session
+    from kinograph.host import RunResult
 
 COLORS = {
     "queued": "#5f6b7a",
@@ -40,8 +39,6 @@ _NODE_PROBLEM = re.compile(
     r"^nodes\.([A-Za-z_][A-Za-z0-9_-]*)(?:\.(?:params|inputs|outputs)\.([A-Za-z0-9_-]+)|\.\S*)?:\s*(.*)$")
 #: Warnings (random weights, padded sizes...) are written under the node in this amber.
 WARNING_COLOR = "#e0a43a"
-THUMB_MAX_W = 128
-THUMB_MAX_H = 72
 MESSAGE_CHARS = 140
 
 
@@ -129,10 +126,9 @@ class ThumbnailItem(QGraphicsPixmapItem):
 class RunBadges(QObject):
     """Keeps each node's run state and draws it on the canvas through ``NodeItem.set_badge``."""
 
-    def __init__(self, window: MainWindow, session: Session) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
-        self.session = session
         self.states: dict[str, NodeRunState] = {}
         self.thumbnails: dict[str, QImage] = {}
         #: Thumbnails hang under their nodes; a dense graph may want them off (View menu).
@@ -217,32 +213,22 @@ class RunBadges(QObject):
             self.apply_one(node_id)
         return marked
 
-    def on_finished(self, result: RunResult) -> None:
-        """After a run: make thumbnails of the images and streams it produced."""
+    def on_finished(self, result: RunResult, thumbnails: dict[str, bytes]) -> None:
+        """After a run: show the thumbnails the run process made (PNG bytes by node id).
+
+        It makes them from images a node produced and from the middle frame of streams kept
+        in the disk cache; a node whose output did not change keeps the thumbnail it has.
+        """
         for node_id in result.plan:
             if result.states.get(node_id) not in ("done", "cached"):
                 continue
-            image = self._picture(node_id, result)
-            if image is not None:
+            png = thumbnails.get(node_id)
+            image = QImage.fromData(png, "PNG") if png else None
+            if image is not None and not image.isNull():
                 self.thumbnails[node_id] = image
+            else:
+                self.thumbnails.pop(node_id, None)
         self.apply()
-
-    def _picture(self, node_id: str, result: RunResult) -> QImage | None:
-        for value in result.outputs.get(node_id, {}).values():
-            pixels = image_of(value)
-            if pixels is not None:
-                return thumbnail_of(pixels)
-        key = result.keys.get(node_id)
-        cls = self.window.registry.node(self.window.graph.nodes[node_id].type) if node_id in self.window.graph.nodes else None
-        if key is None or cls is None:
-            return None
-        for port in cls.outputs:
-            manifest = self.session.streams.manifest(f"{key}-{port.name}")
-            if manifest and manifest.get("frame_count"):
-                frame = self.session.streams.read_frame(f"{key}-{port.name}", int(manifest["frame_count"]) // 2)
-                if frame is not None:
-                    return thumbnail_of(frame)
-        return None
 
     # -- drawing --
 
@@ -339,20 +325,3 @@ class RunBadges(QObject):
 
     def detach(self) -> None:
         self._unsubscribe()
-
-
-def thumbnail_of(pixels: Any) -> QImage:
-    """A thumbnail of an ``[H, W, 3]`` picture, made cheaply enough for the GUI thread.
-
-    Copying a 24-megapixel photo into a QImage and smoothing it down froze the canvas for
-    ~150 ms after the run; taking every n-th pixel first leaves about twice the thumbnail's
-    size to smooth, which looks the same at this size.
-    """
-    height, width = int(pixels.shape[0]), int(pixels.shape[1])
-    step = max(1, min(height // (2 * THUMB_MAX_H), width // (2 * THUMB_MAX_W)))
-    return _scaled(to_qimage(pixels[::step, ::step]))
-
-
-def _scaled(image: QImage) -> QImage:
-    return image.scaled(THUMB_MAX_W, THUMB_MAX_H, Qt.AspectRatioMode.KeepAspectRatio,
-                        Qt.TransformationMode.SmoothTransformation)

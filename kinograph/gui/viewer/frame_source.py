@@ -23,7 +23,8 @@ class FrameSource:
     height: int = 0
     label: str = ""
 
-    def frame(self, index: int) -> np.ndarray | None:  # pragma: no cover - interface
+    def frame(self, index: int) -> np.ndarray | Any | None:  # pragma: no cover - interface
+        """Frame ``index`` as an ``[H, W, 3]`` uint8 array (or a QImage), None when out of range."""
         raise NotImplementedError
 
     def close(self) -> None:

@@ -3,6 +3,11 @@
 Images are zoomable; features show shape, stats and a small plot; motion shows a curve per
 parameter; frame streams get a scrubber and play, read frame by frame from the disk stream
 cache; files show their path with "Open folder" (and play, when they are videos or images).
+
+Runs happen in another process, which sends small previews of value outputs, never the values
+(see :mod:`kinograph.gui.run.previews`): an image as a PNG (at most 2048 pixels wide), features
+as shape, stats and a few hundred values, a motion as its curves. Frames of streams are read
+from the disk stream cache here, one at a time.
 """
 
 from __future__ import annotations
@@ -23,10 +28,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kinograph.gui.run.previews import (
+    ArrayPreview,
+    ImagePreview,
+    ImagesPreview,
+    MotionPreview,
+    TextPreview,
+)
 from kinograph.gui.viewer.frame_source import CachedFrames, FrameSource, VideoFrames
 from kinograph.gui.viewer.image_view import ImageView
 from kinograph.gui.viewer.metrics_view import MetricsView, is_metrics
-from kinograph.gui.viewer.pixels import image_of
 from kinograph.gui.viewer.plots import FeaturesPlot, MotionPlot
 from kinograph.gui.viewer.stream_view import StreamView
 
@@ -39,29 +50,22 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 PAGES = ("message", "image", "features", "motion", "stream", "file", "text", "metrics")
 
 
-class ArrayFrames(FrameSource):
-    """Images already in memory (an Images batch) seen as frames."""
+class PreviewFrames(FrameSource):
+    """An Images batch as the run process sent it (PNGs of its first images) seen as frames."""
 
-    def __init__(self, images: Any, fps: float = 24.0) -> None:
-        self.images = images
-        self.count = int(images.shape[0])
-        self.height, self.width = int(images.shape[1]), int(images.shape[2])
+    def __init__(self, preview: ImagesPreview, fps: float = 24.0) -> None:
+        self.pngs = preview.pngs
+        self.count = len(preview.pngs)
+        self.width, self.height = preview.width, preview.height
         self.fps = fps
-        self.label = "images"
+        shown = f"first {self.count} of {preview.count} images" if self.count < preview.count else "images"
+        self.label = shown
 
-    def frame(self, index: int) -> Any:
-        return self.images[index] if 0 <= index < self.count else None
-
-
-def as_numpy(value: Any) -> Any:
-    """A numpy array from a numpy array or a torch tensor (None for anything else)."""
-    import numpy as np
-
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray):
-        return value
-    return None
+    def frame(self, index: int) -> QImage | None:
+        if not 0 <= index < self.count:
+            return None
+        image = QImage.fromData(self.pngs[index], "PNG")
+        return None if image.isNull() else image
 
 
 class ViewerPanel(QWidget):
@@ -229,68 +233,62 @@ class ViewerPanel(QWidget):
         self._message(f"No value of {port!r} was kept in the last run.")
 
     def _show_value(self, value: Any, type_name: str) -> None:
+        """Show a value output as the run process previewed it (or a plain number, text, path)."""
         if is_metrics(value):
             self.metrics.set_metrics(value)
             self.pages.setCurrentWidget(self.page["metrics"])
-            return
-        if type_name == "Motion" or all(hasattr(value, a) for a in ("pan_x", "pan_y", "zoom", "rotation")):
+        elif isinstance(value, MotionPreview):
             self._show_motion(value)
-            return
-        pixels = image_of(value)
-        if pixels is not None:
-            if len(getattr(value, "shape", ())) == 4 and value.shape[0] > 1:
-                self.stream.set_source(ArrayFrames(value))
-                self.pages.setCurrentWidget(self.page["stream"])
-            else:
-                self._show_image(pixels)
-            return
-        array = as_numpy(value)
-        if array is not None:
-            self._show_features(array, type_name)
-            return
-        if isinstance(value, str) and type_name in ("Path", "Text") and value and (
+        elif isinstance(value, ImagePreview):
+            self._show_image(value)
+        elif isinstance(value, ImagesPreview):
+            self.stream.set_source(PreviewFrames(value))
+            self.pages.setCurrentWidget(self.page["stream"])
+        elif isinstance(value, ArrayPreview):
+            self._show_features(value, type_name)
+        elif isinstance(value, str) and type_name in ("Path", "Text") and value and (
                 type_name == "Path" or Path(value).suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES):
             self._show_file(Path(value))
-            return
-        self.text.setPlainText(repr(value) if not isinstance(value, str) else value)
-        self.pages.setCurrentWidget(self.page["text"])
+        else:
+            if isinstance(value, TextPreview):
+                text = f"({value.type_name})\n{value.text}"
+            else:
+                text = value if isinstance(value, str) else repr(value)
+            self.text.setPlainText(text)
+            self.pages.setCurrentWidget(self.page["text"])
 
-    def _show_image(self, pixels: Any) -> None:
-        self.image.set_pixels(pixels)
-        self.image_info.setText(f"{pixels.shape[1]}x{pixels.shape[0]}")
+    def _show_image(self, preview: ImagePreview) -> None:
+        image = QImage.fromData(preview.png, "PNG")
+        self.image.set_image(image)
+        size = f"{preview.width}x{preview.height}"
+        if (image.width(), image.height()) != (preview.width, preview.height):
+            size += f" (shown at {image.width()}x{image.height()})"
+        self.image_info.setText(size)
         self.pages.setCurrentWidget(self.page["image"])
 
     def _zoom_text(self, zoom: float) -> None:
         w, h = self.image.image_size
         self.image_info.setText(f"{w}x{h}   {zoom:.0%}")
 
-    def _show_features(self, array: Any, type_name: str) -> None:
-        import numpy as np
-
-        stats = f"{type_name}  shape {tuple(array.shape)}  {array.dtype}"
-        if array.size:
-            finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array
-            if finite.size:
-                stats += (f"\nmin {finite.min():.4g}   max {finite.max():.4g}   "
-                          f"mean {finite.mean():.4g}   std {finite.std():.4g}")
+    def _show_features(self, preview: ArrayPreview, type_name: str) -> None:
+        stats = f"{type_name}  shape {tuple(preview.shape)}  {preview.dtype}"
+        if preview.stats is not None:
+            low, high, mean, std = preview.stats
+            stats += f"\nmin {low:.4g}   max {high:.4g}   mean {mean:.4g}   std {std:.4g}"
         self.features_stats.setText(stats)
-        first = array[0] if array.ndim > 1 else array
-        values = np.asarray(first, dtype=np.float64).ravel()
-        label = "values of item 0" if array.ndim > 1 else "values"
-        self.features_plot.set_values(values.tolist(), f"{label} ({values.size})")
+        self.features_plot.set_values(list(preview.values), preview.label)
         self.pages.setCurrentWidget(self.page["features"])
 
-    def _show_motion(self, motion: Any) -> None:
-        source = getattr(motion, "source", "")
-        flow = getattr(motion, "flow", None)
-        extra = f", local flow {tuple(flow.shape)}" if flow is not None else ""
-        self.motion_info.setText(f"{len(motion.pan_x)} steps{', from ' + source if source else ''}{extra}")
+    def _show_motion(self, motion: MotionPreview) -> None:
+        extra = f", local flow {tuple(motion.flow_shape)}" if motion.flow_shape is not None else ""
+        source = f", from {motion.source}" if motion.source else ""
+        self.motion_info.setText(f"{len(motion.pan_x)} steps{source}{extra}")
         self.motion_plot.set_motion(motion)
         self.pages.setCurrentWidget(self.page["motion"])
 
     def _show_cached_stream(self, key: str) -> None:
         try:
-            source = CachedFrames(self.controller.session.streams, key)
+            source = CachedFrames(self.controller.streams, key)
         except FileNotFoundError:
             # Run selected records the streams of the nodes it targets, so that is the way to see it.
             self._message("This stream was not kept in the last run: only streams that feed an "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QImage, QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from kinograph.gui.viewer.frame_source import FrameSource
@@ -70,7 +70,10 @@ class StreamView(QWidget):
         if pixels is None:
             return False
         self.index = index
-        self.image.set_pixels(pixels)
+        if isinstance(pixels, QImage):  # a preview the run process sent as PNG
+            self.image.set_image(pixels)
+        else:
+            self.image.set_pixels(pixels)
         if self.slider.value() != index:
             self.slider.blockSignals(True)
             self.slider.setValue(index)
