@@ -152,3 +152,17 @@ def test_thumbnail_of_a_big_photo_keeps_its_shape_and_colours() -> None:
         return c.red(), c.green(), c.blue()
     assert rgb(5, 40) == (220, 30, 40) and rgb(thumb.width() - 5, 40) == (20, 60, 210)
     assert rgb(5, 2) == (240, 240, 240)
+
+
+def test_a_plugin_preview_of_its_own_port_type_is_drawn_in_the_viewer(qtbot, registry, run_window) -> None:
+    import curve_nodes
+
+    assert not registry.register_plugin(curve_nodes, "curvetest").errors
+    tone = run_window.editor.add_node("curvetest.tone", (0.0, 0.0))
+    run_window.view.select_only([tone])
+    assert run_and_wait(qtbot, run_window, selected=True).states[tone] == "done"
+    viewer = run_window.run_features.viewer
+    assert viewer.kind == "metrics" and viewer.metrics.table.isHidden()
+    series = viewer.metrics.plot.series  # drawn from what the plugin's render returned, in the run process
+    assert set(series) == {"red", "green"}
+    assert series["red"][0] < series["red"][-1] and series["green"][0] > series["green"][-1]

@@ -155,6 +155,21 @@ def wire_preview(value: Any) -> Any:
     return _text(value)
 
 
+def wire_plugin_preview(shown: Mapping[str, Any]) -> Any:
+    """What a plugin's ``kinograph_previews`` render gave (see ``Registry.preview``), for the wire.
+
+    An image goes as an image; named curves as a table-less report (one panel per curve); a
+    render that failed as its message.
+    """
+    type_name = str(shown.get("type", ""))
+    if shown.get("kind") == "image":
+        return _image(shown["image"])
+    if shown.get("kind") == "curves":
+        curves = {str(name): _floats(values, CURVE_POINTS) for name, values in shown["curves"].items()}
+        return _wire("metrics", title=type_name, header=(), rows=(), curves={type_name: curves})
+    return _wire("text", type_name=type_name, text=str(shown.get("message", "no preview")))
+
+
 def _plain(value: Any, depth: int = 0) -> bool:
     """Builtins all the way down (the editor can unpickle them without importing anything)."""
     if depth > 8:

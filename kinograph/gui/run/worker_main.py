@@ -303,8 +303,18 @@ class RunProcess:
         previews = self.previews
         shown: dict[str, Any] = {}
         thumbnail: bytes | None = None
+        node = graph.nodes.get(node_id)
+        cls = self.registry.node(node.type) if node is not None else None
+        port_types = {port.name: port.type for port in cls.outputs} if cls is not None else {}
         for port, value in values.items():
             try:
+                # A plugin's own preview of its port type comes first (kinograph_previews hook).
+                drawn = self.registry.preview(port_types[port], value) if port in port_types else None
+                if drawn is not None:
+                    shown[port] = previews.wire_plugin_preview(drawn)
+                    if drawn.get("kind") == "image" and thumbnail is None:
+                        thumbnail = previews.thumbnail_png(drawn["image"])
+                    continue
                 shown[port] = previews.wire_preview(value)
                 pixels = previews.image_pixels(value) if thumbnail is None else None
                 if pixels is not None:

@@ -99,6 +99,7 @@ class MetricsView(QWidget):
             for c, text in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(str(text)))
         self.table.resizeColumnsToContents()
+        self.table.setVisible(bool(header))  # a plugin's curves preview comes without a table
         self.curves = {str(g): dict(s) for g, s in value.curves.items()}
         self.groups.blockSignals(True)
         self.groups.clear()
