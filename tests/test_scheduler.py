@@ -45,16 +45,29 @@ def test_runs_only_what_outputs_need(session: Session, registry: Registry, tmp_p
     assert result.outputs["add"]["sum"] == 4.0
 
 
-def test_rerun_after_param_change_uses_the_cache(session: Session, registry: Registry, tmp_path: Path) -> None:
+def test_rerun_after_param_change_runs_only_what_the_edit_affects(
+    session: Session, registry: Registry, tmp_path: Path
+) -> None:
     graph = chain(registry, tmp_path)
     session.run(graph, RunOptions(device="cpu"))
     graph.set_param("add", "offset", 10)
     events, sink = collect()
     result = session.run(graph, RunOptions(device="cpu"), [sink])
-    assert result.states == {"read": "cached", "add": "done", "rec": "done"}
-    assert [e.node_id for e in events if e.kind == "node_cached"] == ["read"]
+    # read is not downstream of the edit: it keeps its state and says nothing
+    assert result.states == {"read": "done", "add": "done", "rec": "done"}
+    assert {e.node_id for e in events if e.node_id} == {"add", "rec"}
     assert t.Record.received[-1] == ("r", 13.0)
     assert t.CALLS["read_file"] == 1
+
+
+def test_a_snapshot_runs_whole_and_reports_cached_nodes(session: Session, registry: Registry, tmp_path: Path) -> None:
+    graph = chain(registry, tmp_path)
+    session.run(graph, RunOptions(device="cpu"))
+    graph.set_param("add", "offset", 10)
+    events, sink = collect()
+    result = session.run(graph.snapshot(), RunOptions(device="cpu"), [sink])
+    assert result.states == {"read": "cached", "add": "done", "rec": "done"}
+    assert [e.node_id for e in events if e.kind == "node_cached"] == ["read"]
 
 
 def test_touching_an_input_file_reruns_its_loader(session: Session, registry: Registry, tmp_path: Path) -> None:

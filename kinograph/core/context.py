@@ -75,14 +75,14 @@ class RunContext:
         cancel: CancelToken | None = None,
         on_progress: Callable[[int, int | None], None] | None = None,
         on_warning: Callable[[str], None] | None = None,
-        temp_root: Path | None = None,
-        graph_json: str | None = None,
+        temp_root: Path | Callable[[], Path] | None = None,
+        graph_json: str | Callable[[], str] | None = None,
         wanted_outputs: set[str] | None = None,
     ) -> None:
         self.node_id = node_id
         self._device = device
         self.models = models if models is not None else MODELS
-        self.graph_json = graph_json
+        self._graph_json = graph_json
         #: the outputs something downstream uses (None: unknown, compute all)
         self.wanted_outputs = wanted_outputs
         self._cancel = cancel or CancelToken()
@@ -91,6 +91,13 @@ class RunContext:
         self._temp_root = temp_root
         self._temp_dir: Path | None = None
         self.warnings: list[str] = []
+
+    @property
+    def graph_json(self) -> str | None:
+        """The graph being run, as file text, for writers to embed in what they write."""
+        if callable(self._graph_json):
+            self._graph_json = self._graph_json()
+        return self._graph_json
 
     @property
     def logger(self) -> logging.Logger:
@@ -144,6 +151,8 @@ class RunContext:
     def temp_dir(self) -> Path:
         """A private temporary folder for this node, removed when the run ends."""
         if self._temp_dir is None:
+            if callable(self._temp_root):  # the run's folder, made when a node first needs one
+                self._temp_root = self._temp_root()
             root = self._temp_root or Path(tempfile.gettempdir())
             root.mkdir(parents=True, exist_ok=True)
             self._temp_dir = Path(tempfile.mkdtemp(prefix=f"{self.node_id}-", dir=root))

@@ -26,6 +26,7 @@ from kinograph.core.errors import Cancelled, NodeFailure, UpstreamFailed, shown
 from kinograph.core.fan_out import FanOut
 from kinograph.core.frames import FrameStream
 from kinograph.core.graph import GraphSnapshot, Link
+from kinograph.core.links import port_types
 from kinograph.core.node import Node
 from kinograph.core.params import NodeParams, resolve_param_paths
 from kinograph.core.paths import output_problem
@@ -58,6 +59,7 @@ class Executor:
         options: RunOptions,
         recorder: Recorder,
         cancel: CancelToken,
+        given: dict[PortRef, Any] | None = None,
     ) -> None:
         self.plan = plan
         self.snapshot = snapshot
@@ -68,7 +70,9 @@ class Executor:
         self.result: RunResult = recorder.result
         self.cancel = cancel
         self.fan_out = FanOut(plan, options.tee_buffer)
-        self.values: dict[PortRef, Any] = {}
+        #: every output made or taken in this run; ``given`` holds unchanged upstream values
+        #: that an incremental re-run feeds to the nodes it runs
+        self.values: dict[PortRef, Any] = dict(given or {})
         #: skipped node -> the failed node that caused it
         self.failed_root: dict[str, str] = {}
         #: stream node -> its output streams not finished yet
@@ -83,7 +87,6 @@ class Executor:
 
     def execute(self) -> RunResult:
         started = time.perf_counter()
-        self.temp_root = new_run_folder()  # sweeps folders of killed runs first
         try:
             self.take_cached_outputs()
             self.recorder.run_started(
@@ -97,7 +100,8 @@ class Executor:
         except Cancelled:
             self.cancelled = True
         finally:
-            shutil.rmtree(self.temp_root, ignore_errors=True)
+            if self.temp_root is not None:
+                shutil.rmtree(self.temp_root, ignore_errors=True)
         self.close_open_streams()
         result = self.result
         result.total_seconds = time.perf_counter() - started
@@ -121,10 +125,11 @@ class Executor:
         """Run nodes as their inputs become ready; the sinks pulling one stream start together."""
         order = self.plan.order
         position = {n: i for i, n in enumerate(order)}
-        waiting = {n: len({link.source_node for link in self.plan.links_followed(n)}) for n in order}
+        sources = {n: {link.source_node for link in self.plan.links_followed(n)} for n in order}
+        waiting = {n: len(sources[n]) for n in order}
         dependents: dict[str, list[str]] = {}
         for node_id in order:
-            for source in {link.source_node for link in self.plan.links_followed(node_id)}:
+            for source in sources[node_id]:
                 dependents.setdefault(source, []).append(node_id)
         ready = [(position[n], n) for n in order if waiting[n] == 0]
         heapq.heapify(ready)
@@ -220,9 +225,10 @@ class Executor:
         cls = self.plan.classes[node_id]
         inputs: dict[str, Any] = {}
         linked: dict[str, tuple[Link, Any]] = {}  # params shown as ports, with what their links give
+        exposed = self.snapshot.nodes[node_id].exposed
         for link in self.plan.inputs[node_id]:
             value = self.input_value(link)
-            if cls.input(link.target_port) is None:
+            if exposed and link.target_port in exposed and cls.input(link.target_port) is None:
                 linked[link.target_port] = (link, value)
             else:
                 inputs[link.target_port] = value
@@ -261,10 +267,17 @@ class Executor:
             cancel=self.cancel,
             on_progress=lambda done, total: self.recorder.progress(node_id, done, total),
             on_warning=lambda message: self.recorder.warn(node_id, message),
-            temp_root=self.temp_root,
-            graph_json=self.snapshot.text,
+            temp_root=self.run_folder,
+            graph_json=lambda: self.snapshot.text,  # made only if a writer asks
             wanted_outputs=self.plan.wanted.get(node_id),
         )
+
+    def run_folder(self) -> Path:
+        """The run's temporary folder, made when a node first asks (most runs never do)."""
+        with self.lock:
+            if self.temp_root is None:
+                self.temp_root = new_run_folder()  # sweeps folders of killed runs first
+        return self.temp_root
 
     def device(self, node_id: str) -> str:
         """The run's device, resolved when the first node asks (so torch loads only if needed)."""
@@ -350,9 +363,11 @@ class Executor:
             readers = [c for c in self.plan.consumers.get(output, []) if self.plan.actions.get(c) is not Action.CACHED]
             if len(readers) > 1:
                 value = self.fan_out.branch(output, value, readers, link.target_node)
-        source_type = self.plan.classes[link.source_node].output(link.source_port).type
-        target_port = self.snapshot.input_port(link.target_node, link.target_port)
-        target_type = target_port.type if target_port is not None else source_type
+        source_type = port_types(self.plan.classes[link.source_node])[1][link.source_port]
+        target_type = port_types(self.plan.classes[link.target_node])[0].get(link.target_port)
+        if target_type is None:  # a param shown as a port
+            param_port = self.snapshot.input_port(link.target_node, link.target_port)
+            target_type = param_port.type if param_port is not None else source_type
         if source_type == target_type:
             return value
         return self.ports.convert(value, source_type, target_type)

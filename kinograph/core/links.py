@@ -7,6 +7,7 @@ what lies upstream or downstream of a node, and which links form a cycle.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,34 @@ def _walk(edges: dict[str, list[str]], starts: list[str]) -> set[str]:
                 seen.add(other)
                 stack.append(other)
     return seen
+
+
+def topological_order(nodes: Iterable[str], links: Iterable[Link]) -> list[str] | None:
+    """``nodes`` so that every link goes forward, ties kept in the given order; None on a cycle.
+
+    Kahn's algorithm with a heap on the given position: a plan reads like the file. (Building a
+    networkx DiGraph for this cost about 10 us a node, half a small node's whole run.)
+    """
+    import heapq
+
+    position = {node_id: index for index, node_id in enumerate(nodes)}
+    waiting = dict.fromkeys(position, 0)
+    outgoing: dict[str, list[str]] = {}
+    for link in links:
+        if link.source_node in position and link.target_node in position:
+            outgoing.setdefault(link.source_node, []).append(link.target_node)
+            waiting[link.target_node] += 1
+    ready = [(position[n], n) for n, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, node_id = heapq.heappop(ready)
+        order.append(node_id)
+        for target in outgoing.get(node_id, []):
+            waiting[target] -= 1
+            if waiting[target] == 0:
+                heapq.heappush(ready, (position[target], target))
+    return order if len(order) == len(position) else None
 
 
 def find_cycle(nodes: Iterable[str], links: Iterable[Link]) -> list[str] | None:
@@ -92,26 +121,33 @@ def link_refusal(graph: GraphReading, link: Link, *, ignoring: Link | None = Non
     return None
 
 
+@functools.cache
+def port_types(cls: type) -> tuple[dict[str, str], dict[str, str]]:
+    """A node class's declared input and output port types by name (asked for every link)."""
+    return {p.name: p.type for p in cls.inputs}, {p.name: p.type for p in cls.outputs}  # type: ignore[attr-defined]
+
+
 def type_refusal(graph: GraphReading, link: Link) -> str | None:
     """Why the ports of ``link`` cannot be joined (a missing port, or types that do not fit)."""
     source_cls = graph.node_class(link.source_node)
     target_cls = graph.node_class(link.target_node)
     source_type = target_type = None
     if source_cls is not None:
-        out = source_cls.output(link.source_port)
-        if out is None:
+        source_type = port_types(source_cls)[1].get(link.source_port)
+        if source_type is None:
             return f"{link.source_node} has no output {link.source_port!r}" + _known(p.name for p in source_cls.outputs)
-        source_type = out.type
     if target_cls is not None:
-        inp = graph.input_port(link.target_node, link.target_port)
-        if inp is None:
+        target_type = port_types(target_cls)[0].get(link.target_port)
+        inp = graph.input_port(link.target_node, link.target_port) if target_type is None else None
+        if target_type is None and inp is None:
             hint = ""
             if link.target_port in target_cls.Params.model_fields:
                 hint = f"; {link.target_port!r} is a param: show it as an input port first"
             names = (p.name for p in graph.inputs_for(link.target_node))
             return f"{link.target_node} has no input {link.target_port!r}" + _known(names) + hint
-        target_type = inp.type
-    if source_type and target_type:
+        if inp is not None:
+            target_type = inp.type
+    if source_type and target_type and source_type != target_type:
         return graph.registry.ports.refusal(link.source, source_type, link.target, target_type)
     return None
 

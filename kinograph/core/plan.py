@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from kinograph.core.errors import GraphError, Problem
 from kinograph.core.graph import GraphSnapshot
-from kinograph.core.links import find_cycle, upstream_of
+from kinograph.core.links import find_cycle, topological_order, upstream_of
 from kinograph.core.registry import Registry
 
 
@@ -29,9 +29,7 @@ def default_targets(snapshot: GraphSnapshot, registry: Registry) -> list[str]:
 
 
 def make_plan(snapshot: GraphSnapshot, registry: Registry, targets: list[str] | None = None) -> Plan:
-    """Only ancestors of the targets, in topological order; cycles are named."""
-    import networkx as nx
-
+    """Only ancestors of the targets, in topological order (ties in file order); cycles are named."""
     if targets is None:
         targets = default_targets(snapshot, registry)
         if not targets:
@@ -43,13 +41,8 @@ def make_plan(snapshot: GraphSnapshot, registry: Registry, targets: list[str] | 
             raise GraphError(Problem(f"nodes.{target}", "there is no such node to run"))
     needed = upstream_of(snapshot.links, targets)
     links = [link for link in snapshot.links if link.source_node in needed and link.target_node in needed]
-    cycle = find_cycle(sorted(needed), links)
-    if cycle is not None:
+    order = topological_order((node_id for node_id in snapshot.nodes if node_id in needed), links)
+    if order is None:
+        cycle = find_cycle(sorted(needed), links) or []
         raise GraphError(Problem("links", "links form a cycle: " + " -> ".join(cycle)))
-    # networkx keeps ties in file order, so a plan reads like the file.
-    dag = nx.DiGraph()
-    dag.add_nodes_from(node_id for node_id in snapshot.nodes if node_id in needed)
-    dag.add_edges_from((link.source_node, link.target_node) for link in links)
-    position = {node_id: index for index, node_id in enumerate(snapshot.nodes)}
-    order = list(nx.lexicographical_topological_sort(dag, key=position.__getitem__))
     return Plan(tuple(order), tuple(targets))

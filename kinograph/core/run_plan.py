@@ -88,10 +88,12 @@ def plan_run(
     options: RunOptions,
     lookup: CacheLookup | None = None,
     order: Plan | None = None,
+    parsed: dict[str, Any] | None = None,
 ) -> RunPlan:
     """Decide what a run of ``snapshot`` does; ``lookup`` serves cached outputs (None: no cache).
 
-    ``order`` is the graph order :func:`make_plan` gives, when the caller has it already.
+    ``order`` is the graph order :func:`make_plan` gives and ``parsed`` each node's params read
+    by its model (:func:`kinograph.core.validation.parse_params`), when the caller has them.
     """
     order = order or make_plan(snapshot, registry, options.targets)
     needed = set(order.order)
@@ -108,10 +110,10 @@ def plan_run(
             port_type = registry.ports.get(out.type)
             if port_type is not None and port_type.streaming:
                 plan.streaming.add((node_id, out.name))
-    _key_nodes(plan, snapshot)
+    _key_nodes(plan, snapshot, parsed or {})
     _decide(plan, snapshot, registry, lookup if options.use_cache else None)
     plan.order = tuple(n for n in plan.order if n in plan.actions)
-    _group_sinks(plan)
+    group_sinks(plan)
     return plan
 
 
@@ -122,23 +124,29 @@ def _class_of(snapshot: GraphSnapshot, registry: Registry, node_id: str) -> type
     return cls
 
 
-def _key_nodes(plan: RunPlan, snapshot: GraphSnapshot) -> None:
+def _key_nodes(plan: RunPlan, snapshot: GraphSnapshot, parsed: dict[str, Any]) -> None:
     """Resolve params and compute every node's content key (upstream first)."""
     for node_id in plan.order:
-        node = snapshot.nodes[node_id]
-        cls = plan.classes[node_id]
+        key_node(plan, snapshot, node_id, parsed.get(node_id))
+
+
+def key_node(plan: RunPlan, snapshot: GraphSnapshot, node_id: str, params: Any = None) -> str:
+    """Resolve one node's params into the plan and compute its content key (its upstream's keys
+    must be known): node type, version, params, fingerprint, bypass and upstream keys."""
+    node = snapshot.nodes[node_id]
+    cls = plan.classes[node_id]
+    if not isinstance(params, cls.Params):
         params = cls.Params.model_validate(node.params)
-        key_params = node.params
-        if path_fields(cls.Params):
-            key_params = {**node.params, **resolve_param_paths(params, snapshot.base_dir)}
-        plan.params[node_id] = params
-        upstream = sorted(
-            (link.target_port, plan.keys[link.source_node], link.source_port) for link in plan.inputs[node_id]
-        )
-        # repr of JSON values is exact and cheaper than json.dumps; params keep the order the
-        # model gives them, so equal content gives equal text (a reordering only misses).
-        text = repr((node.type, cls.version, sorted(key_params.items()), cls.fingerprint(params), node.bypass, upstream))
-        plan.keys[node_id] = hashlib.sha256(text.encode()).hexdigest()[:40]
+    key_params = node.params
+    if path_fields(cls.Params):
+        key_params = {**node.params, **resolve_param_paths(params, snapshot.base_dir)}
+    plan.params[node_id] = params
+    upstream = sorted((link.target_port, plan.keys[link.source_node], link.source_port) for link in plan.inputs[node_id])
+    # repr of JSON values is exact and cheaper than json.dumps; params keep the order the
+    # model gives them, so equal content gives equal text (a reordering only misses).
+    text = repr((node.type, cls.version, sorted(key_params.items()), cls.fingerprint(params), node.bypass, upstream))
+    plan.keys[node_id] = key = hashlib.sha256(text.encode()).hexdigest()[:40]
+    return key
 
 
 def _decide(plan: RunPlan, snapshot: GraphSnapshot, registry: Registry, lookup: CacheLookup | None) -> None:
@@ -209,7 +217,7 @@ def _sinks_of(plan: RunPlan, node_id: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def _group_sinks(plan: RunPlan) -> None:
+def group_sinks(plan: RunPlan) -> None:
     """Sinks that share a stream (directly or through stream stages) must run together, in step.
 
     A node that returns a stream does not read its input inside ``run()``; the sinks downstream

@@ -9,6 +9,7 @@ result and the events in step. Read :mod:`kinograph.core.run_plan` for *what* a 
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,14 @@ from kinograph.core.errors import GraphError
 from kinograph.core.events import EventBus, Subscriber
 from kinograph.core.executor import Caches, Executor
 from kinograph.core.graph import Graph, GraphSnapshot
+from kinograph.core.incremental import Basis, LiveGraph, options_key, prepare_rerun
 from kinograph.core.paths import cache_dir
-from kinograph.core.plan import make_plan
+from kinograph.core.plan import Plan, make_plan
 from kinograph.core.recorder import Recorder
 from kinograph.core.registry import Registry, get_registry
-from kinograph.core.results import Failure, RunOptions, RunResult
+from kinograph.core.results import Failure, RunOptions, RunResult, RunStatus
 from kinograph.core.run_plan import RunPlan, plan_run
-from kinograph.core.validation import structure_problems, validate
+from kinograph.core.validation import parse_params, structure_problems, validate
 
 __all__ = ["Failure", "RunOptions", "RunResult", "Session", "run_graph"]
 
@@ -46,6 +48,8 @@ class Session:
         self.values = values or ValueCache()
         self.streams = streams or StreamCache(cache_dir() / "streams")
         self.models = models or MODELS
+        #: editable graphs this session ran, with what their last run established
+        self._live: weakref.WeakKeyDictionary[Graph, LiveGraph] = weakref.WeakKeyDictionary()
 
     def run(
         self,
@@ -54,32 +58,62 @@ class Session:
         subscribers: Iterable[Subscriber] = (),
         cancel: CancelToken | None = None,
     ) -> RunResult:
-        """Run a graph (a snapshot is taken first). Invalid graphs raise :class:`GraphError`."""
+        """Run a graph (a snapshot is taken first). Invalid graphs raise :class:`GraphError`.
+
+        Running the same editable :class:`Graph` again after param edits runs only what the
+        edits affect (see :mod:`kinograph.core.incremental`); a snapshot always runs whole.
+        """
         options = options or RunOptions()
         check_device_spec(options.device)
-        # The snapshot is what runs, so it is what gets checked: later edits cannot slip in.
-        snapshot = graph.snapshot() if isinstance(graph, Graph) else graph
-        snapshot = dataclasses.replace(snapshot, registry=self.registry)
-        # An unknown type may be an output node from a missing plugin: never skip it silently.
-        problems = structure_problems(snapshot, unknown_types=options.targets is None)
-        if problems:
-            raise GraphError(problems)
-        bus = EventBus(list(subscribers))
-        recorder = Recorder(bus, snapshot, RunResult())
-        plan = self.plan(snapshot, options, recorder)
-        recorder.result.plan = list(plan.order)
-        recorder.result.keys = dict(plan.keys)
-        if options.device not in ("auto", "cpu"):
-            resolve_device(options.device)  # fail before anything runs
+        live = self._live_graph(graph) if isinstance(graph, Graph) else None
+        rerun = prepare_rerun(live, self.registry, options, self.values) if live is not None else None
         caches = Caches(self.values, self.streams, self.models)
-        executor = Executor(plan, snapshot, self.registry.ports, caches, options, recorder, cancel or CancelToken())
-        return executor.execute()
+        if rerun is not None:
+            recorder = Recorder(EventBus(list(subscribers)), rerun.snapshot, rerun.result)
+            executor = Executor(
+                rerun.plan, rerun.snapshot, self.registry.ports, caches, options, recorder, cancel or CancelToken(),
+                given=rerun.given,
+            )
+            result = executor.execute()
+            basis: Basis | None = rerun.basis
+        else:
+            # The snapshot is what runs, so it is what gets checked: later edits cannot slip in.
+            snapshot = graph.snapshot() if isinstance(graph, Graph) else graph
+            snapshot = dataclasses.replace(snapshot, registry=self.registry)
+            # An unknown type may be an output node from a missing plugin: never skip it silently.
+            problems = structure_problems(snapshot, unknown_types=options.targets is None)
+            if problems:
+                raise GraphError(problems)
+            recorder = Recorder(EventBus(list(subscribers)), snapshot, RunResult())
+            order, parsed, plan = self._plan(snapshot, options, recorder)
+            recorder.result.plan = list(plan.order)
+            recorder.result.keys = dict(plan.keys)
+            if options.device not in ("auto", "cpu"):
+                resolve_device(options.device)  # fail before anything runs
+            executor = Executor(plan, snapshot, self.registry.ports, caches, options, recorder, cancel or CancelToken())
+            result = executor.execute()
+            basis = Basis(snapshot, options_key(options), order, parsed, plan, result)
+        if live is not None:
+            live.settle(basis if result.status != RunStatus.CANCELLED else None)
+        return result
+
+    def _live_graph(self, graph: Graph) -> LiveGraph:
+        live = self._live.get(graph)
+        if live is None:
+            live = self._live[graph] = LiveGraph(weakref.ref(graph))
+        return live
 
     def plan(self, snapshot: GraphSnapshot, options: RunOptions, recorder: Recorder | None = None) -> RunPlan:
         """Check the snapshot and decide what its run would do (cached outputs are taken)."""
+        return self._plan(snapshot, options, recorder)[2]
+
+    def _plan(
+        self, snapshot: GraphSnapshot, options: RunOptions, recorder: Recorder | None
+    ) -> tuple[Plan, dict[str, Any], RunPlan]:
         order = make_plan(snapshot, self.registry, options.targets)
+        parsed = parse_params(snapshot, order.order)  # read once, for validation and the plan
         if options.validate:
-            problems = validate(snapshot, set(order.order))
+            problems = validate(snapshot, set(order.order), cycles=False, parsed=parsed)  # make_plan named cycles
             if problems:
                 raise GraphError(problems)
 
@@ -90,7 +124,7 @@ class Session:
 
             return self.take_cached(ports, warn)
 
-        return plan_run(snapshot, self.registry, options, lookup, order)
+        return order, parsed, plan_run(snapshot, self.registry, options, lookup, order, parsed)
 
     def take_cached(self, ports: dict[str, tuple[str, bool]], warn: Any) -> dict[str, Any]:
         """A node's outputs found in the caches, taken now so an eviction cannot lose them."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -18,20 +19,50 @@ from kinograph.core.params import NodeParams, field_ui, path_fields, resolve_par
 from kinograph.core.paths import PACKAGE_SCHEME, output_problem, resolve_path, special_file_kind
 from kinograph.core.ports import PATH
 
+#: A node's params as its model read them, or why it could not.
+Parsed = dict[str, "NodeParams | ValidationError"]
 
-def validate(graph: GraphReading, nodes: set[str] | None = None, *, check_files: bool = True) -> list[Problem]:
-    """Every problem in the graph (or, with ``nodes``, in those nodes and the links into them)."""
+
+def validate(
+    graph: GraphReading,
+    nodes: set[str] | None = None,
+    *,
+    check_files: bool = True,
+    cycles: bool = True,
+    parsed: Parsed | None = None,
+) -> list[Problem]:
+    """Every problem in the graph (or, with ``nodes``, in those nodes and the links into them).
+
+    ``parsed`` (from :func:`parse_params`) lets a run read each node's params once for both
+    validation and planning; ``cycles=False`` when the caller has checked them already.
+    """
     problems: list[Problem] = []
     wanted = set(graph.nodes) if nodes is None else nodes
+    parsed = parsed if parsed is not None else parse_params(graph, wanted)
     into = links_by_target(graph)
     for node_id in graph.nodes:
         if node_id in wanted:
-            problems.extend(_node_problems(graph, node_id, check_files, into))
+            problems.extend(_node_problems(graph, node_id, check_files, into, parsed))
     problems.extend(_link_problems(graph, wanted))
-    problems.extend(_cycle_problems(graph))
+    if cycles:
+        problems.extend(_cycle_problems(graph))
     if check_files:
-        problems.extend(_output_problems(graph, wanted))
+        problems.extend(_output_problems(graph, wanted, parsed))
     return problems
+
+
+def parse_params(graph: GraphReading, node_ids: Iterable[str]) -> Parsed:
+    """Each node's params read by its model (a node of an unknown type is left out)."""
+    parsed: Parsed = {}
+    for node_id in node_ids:
+        cls = graph.node_class(node_id)
+        if cls is None:
+            continue
+        try:
+            parsed[node_id] = cls.Params.model_validate(graph.nodes[node_id].params)
+        except ValidationError as exc:
+            parsed[node_id] = exc
+    return parsed
 
 
 def structure_problems(graph: GraphReading, *, unknown_types: bool = True) -> list[Problem]:
@@ -56,7 +87,9 @@ def links_by_target(graph: GraphReading) -> dict[str, list[Link]]:
     return into
 
 
-def _node_problems(graph: GraphReading, node_id: str, check_files: bool, into: dict[str, list[Link]]) -> list[Problem]:
+def _node_problems(
+    graph: GraphReading, node_id: str, check_files: bool, into: dict[str, list[Link]], parsed: Parsed | None = None
+) -> list[Problem]:
     node = graph.nodes[node_id]
     where = f"nodes.{node_id}"
     cls = graph.registry.node(node.type)
@@ -79,10 +112,9 @@ def _node_problems(graph: GraphReading, node_id: str, check_files: bool, into: d
                 graph.registry.provider_note(node.type, node.plugin) or "upgrade the plugin that provides it",
             )
         )
-    try:
-        params = cls.Params.model_validate(node.params)
-    except ValidationError as exc:
-        problems.extend(_param_problems(exc, where, cls))
+    params = (parsed or {}).get(node_id) or parse_params(graph, [node_id]).get(node_id)
+    if isinstance(params, ValidationError):
+        problems.extend(_param_problems(params, where, cls))
         params = None
     if params is not None and check_files:
         problems.extend(_path_problems(graph, node_id, cls, params))
@@ -93,8 +125,8 @@ def _node_problems(graph: GraphReading, node_id: str, check_files: bool, into: d
     # Links into params shown as ports give values only at run time: the node's own checks of
     # those values run then (see the executor), with the value that arrives.
     port_links = [link for link in into.get(node_id, []) if cls.input(link.target_port) is not None]
-    if params is not None:
-        problems.extend(_input_problems(graph, node_id, cls, params, port_links))
+    if params is not None and checks_inputs(cls):
+        problems.extend(_input_problems(graph, node_id, cls, params, port_links, parsed or {}))
     linked = {link.target_port for link in into.get(node_id, [])}
     for port in cls.inputs:
         if not port.optional and port.name not in linked and not node.bypass:
@@ -106,7 +138,14 @@ def _node_problems(graph: GraphReading, node_id: str, check_files: bool, into: d
     return problems
 
 
-def _input_problems(graph: GraphReading, node_id: str, cls: type[Node], params: object, links: list[Link]) -> list[Problem]:
+def checks_inputs(cls: type[Node]) -> bool:
+    """Whether a node class has its own :meth:`Node.check_inputs` (most do not: skip the work)."""
+    return getattr(cls.check_inputs, "__func__", None) is not getattr(Node.check_inputs, "__func__", None)
+
+
+def _input_problems(
+    graph: GraphReading, node_id: str, cls: type[Node], params: object, links: list[Link], parsed: Parsed
+) -> list[Problem]:
     """Let the node check facts its upstream nodes declare (e.g. a feature size mismatch)."""
     inputs = {}
     for link in links:
@@ -115,7 +154,11 @@ def _input_problems(graph: GraphReading, node_id: str, cls: type[Node], params: 
         if upstream is None or upstream_cls is None:
             continue
         try:
-            upstream_params = upstream_cls.Params.model_validate(upstream.params)
+            known = parsed.get(link.source_node)
+            upstream_params = (
+                known.model_copy() if known is not None and not isinstance(known, ValidationError)
+                else upstream_cls.Params.model_validate(upstream.params)
+            )
             resolve_param_paths(upstream_params, graph.base_dir)
             info = dict(upstream_cls.output_info(upstream_params, link.source_port))
         except Exception:  # its own problems are reported on it
@@ -207,7 +250,7 @@ def _special_problem(where: str, path: str) -> Problem:
     return Problem(where, f"{path} is {special_file_kind(path)}, not a file", "kinograph reads only regular files")
 
 
-def _output_problems(graph: GraphReading, wanted: set[str]) -> list[Problem]:
+def _output_problems(graph: GraphReading, wanted: set[str], parsed: Parsed) -> list[Problem]:
     """Outputs that would harm what is there: a folder of the user's, a device, or one of the
     graph's own inputs (``write.path`` equal to ``load.path``); two outputs on one path."""
     reads: list[tuple[str, str, str]] = []  # (node, param, real path)
@@ -215,10 +258,14 @@ def _output_problems(graph: GraphReading, wanted: set[str]) -> list[Problem]:
     problems = []
     for node_id, node in graph.nodes.items():
         cls = graph.registry.node(node.type)
-        if cls is None:
-            continue
+        if cls is None or not path_fields(cls.Params):
+            continue  # only nodes with file params read or write files
         try:
-            params = cls.Params.model_validate(node.params)
+            known = parsed.get(node_id)
+            params = (
+                known.model_copy() if known is not None and not isinstance(known, ValidationError)
+                else cls.Params.model_validate(node.params)
+            )
             resolved = resolve_param_paths(params, graph.base_dir)
             for name, widget in path_fields(cls.Params).items():
                 if widget == "input_path" and name in resolved:
