@@ -27,7 +27,7 @@ UNTRAINED_GRID = 3
 UNTRAINED_STEP_RATE = 12.0
 
 
-class LSTMActionGenerator(Node):
+class LSTMActionGenerator(Node["LSTMActionGenerator.Params"]):
     """Generates a smooth, bounded camera move from image features with a small LSTM."""
 
     type_id = "kinograph.motion.lstm"
@@ -139,7 +139,7 @@ class LSTMActionGenerator(Node):
                 "smooth, bounded motion that is not learned from footage"
             )
             grid = UNTRAINED_GRID if features.ndim == 4 else 0
-            key = ("kinograph.motion.lstm", "untrained", size, grid, p.hidden_size, p.layers, p.seed)
+            key: tuple[Any, ...] = ("kinograph.motion.lstm", "untrained", size, grid, p.hidden_size, p.layers, p.seed)
             return ctx.models.get(key, lambda: (_untrained(size, grid, p.hidden_size, p.layers, p.seed), {}))
         path = Path(p.checkpoint)
         if path.is_dir():

@@ -259,10 +259,10 @@ def measured_motion(
     except ValueError as exc:
         raise KinographError(f"{source.path}: {exc}") from None
     camera = np.array([motion.pan_x, motion.pan_y, motion.zoom, motion.rotation], dtype=np.float64).T
-    segments = np.array(motion.meta.get("segments", [0]), dtype=np.int64)
+    segment_array = np.array(motion.meta.get("segments", [0]), dtype=np.int64)
     size = tuple(int(v) for v in motion.meta["size"])
-    cache.put("motion", key, {"camera": camera, "segments": segments}, {"fps": fps, "size": list(size), "source": source.name})
-    return Measured(np.ascontiguousarray(camera), tuple(int(s) for s in segments), fps, (size[0], size[1]))
+    cache.put("motion", key, {"camera": camera, "segments": segment_array}, {"fps": fps, "size": list(size), "source": source.name})
+    return Measured(np.ascontiguousarray(camera), tuple(int(s) for s in segment_array), fps, (size[0], size[1]))
 
 
 # -- clips -------------------------------------------------------------------------------------
@@ -278,7 +278,7 @@ def clip_starts(measured: Measured, steps: int, step_rate: float, stride_seconds
     span = clip_frames(steps, step_rate, measured.fps)
     stride = max(1, round(stride_seconds * measured.fps))
     bounds = [*measured.segments, measured.frames]
-    starts = []
+    starts: list[int] = []
     for begin, end in itertools.pairwise(bounds):
         starts.extend(range(begin, end - span + 1, stride))
     return starts

@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from kinograph.api import Motion
 
@@ -136,7 +136,7 @@ class MotionMeter:
         self._prev_gray: np.ndarray | None = None
         self._prev_hist: np.ndarray | None = None
         self._prev_corners: np.ndarray | None = None
-        self._dis = None
+        self._dis: Any = None  # cv2.DISOpticalFlow, made on first use
         self._steps = _Steps()
         import numpy as np
 
@@ -330,7 +330,7 @@ class MotionMeter:
         else:
             # Track the previous frame's corners forward, then back: a point that does not come
             # home within half a pixel was lost (occluded, on a moving edge, ambiguous).
-            start = self._prev_corners.reshape(-1, 1, 2)
+            start = cast("np.ndarray", self._prev_corners).reshape(-1, 1, 2)  # set with _prev_gray
             params = {
                 "winSize": (LK_WINDOW, LK_WINDOW),
                 "maxLevel": LK_LEVELS,
@@ -564,7 +564,7 @@ def _mean_fit(fits: list[StepFit | None], indices: list[int], weights: list[int]
     chosen = [(fits[k], max(weights[k], 1)) for k in indices]
     total = float(sum(w for _, w in chosen))
     return StepFit(
-        *(sum(getattr(f, name) * w for f, w in chosen) / total for name in ("a", "b", "tx", "ty"))  # type: ignore[misc]
+        *(sum(getattr(f, name) * w for f, w in chosen) / total for name in ("a", "b", "tx", "ty"))
     )
 
 

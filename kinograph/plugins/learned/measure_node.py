@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-class MeasureMotion(Node):
+class MeasureMotion(Node["MeasureMotion.Params"]):
     """Measures the camera's pan, zoom and rotation in a video, one Motion step per frame."""
 
     type_id = "kinograph.motion.measure"

@@ -35,7 +35,7 @@ def weights_keyword(value: str) -> str | None:
     return name if name in WEIGHT_KEYWORDS and not Path(value).suffix else None
 
 
-class ResNetFeatures(Node):
+class ResNetFeatures(Node["ResNetFeatures.Params"]):
     """Runs a torchvision ResNet on images and returns its features as a CPU float32 tensor."""
 
     type_id = "kinograph.features.resnet"
@@ -126,7 +126,7 @@ class ResNetFeatures(Node):
         features = torch.cat(results).contiguous()
         # What made these features travels with them, so a motion generator can warn when its
         # checkpoint was trained on features of another identity (ImageNet vs a random init).
-        features.kinograph_features = {  # type: ignore[attr-defined]
+        features.kinograph_features = {
             "extractor": p.arch,
             "weights": identity,
             "input_size": p.input_size,

@@ -367,7 +367,7 @@ class _Run:
             self.model.feature_mean.copy_(flat.mean(dim=0))
             self.model.feature_std.copy_(flat.std(dim=0).clamp_min(1e-3))
 
-    def _batch(self, clips: Sequence[int], views: Sequence[int], train: bool) -> Any:
+    def _batch(self, clips: Sequence[int] | Any, views: Sequence[int], train: bool) -> Any:
         """Generator input for these clips' views on the device: ``[n, C, g, g]`` (or ``[n, C]``)."""
         import torch
 
@@ -637,7 +637,9 @@ class _Run:
         from kinograph.plugins.learned.content import file_sha256
 
         net = copy.deepcopy(self.extractor.model.net).float().cpu()
-        net.layer4.load_state_dict({k: v.detach().float().cpu() for k, v in self.block.state_dict().items()})
+        block = self.block
+        assert block is not None  # only called when fine-tuning made one
+        net.layer4.load_state_dict({k: v.detach().float().cpu() for k, v in block.state_dict().items()})
         state = {k: v.contiguous() for k, v in net.state_dict().items() if not k.startswith("fc.")}
         target = features_path(self.out)
         with atomic_output(target) as temp:
