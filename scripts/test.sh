@@ -9,4 +9,6 @@ fi
 .venv/bin/python -m pip install -q -e '.[test]'
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/python -m ruff check kinograph tests
+# What a plugin author's type checker sees: the built-in packs and the example plugin ([tool.mypy]).
+.venv/bin/python -m mypy
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
