@@ -38,3 +38,17 @@ def test_palette_without_the_plugin_has_no_grain_nodes(qtbot) -> None:
     qtbot.addWidget(palette)
     assert palette.item_for("grain.film_grain") is None
     assert palette.item_for("kinograph.frames.test_pattern") is not None
+
+
+def test_ports_of_a_plugin_type_show_the_type_name(qtbot) -> None:
+    from kinograph.gui.items.node_item import NodeItem
+
+    harness = PluginHarness()
+    harness.register(kinograph_grain.plugin, "grain")
+    graph = harness.graph()
+    palette = NodeItem(graph.add_node("grain.palette", "pal"), harness.registry.node("grain.palette"), harness.registry)
+    mapped = NodeItem(graph.add_node("grain.palette_map", "map"), harness.registry.node("grain.palette_map"), harness.registry)
+    assert palette.port_label(palette.outputs["palette"]) == "palette: Palette"  # the plugin's type is named
+    assert mapped.port_label(mapped.inputs["palette"]) == "palette: Palette"
+    assert mapped.port_label(mapped.inputs["frames"]) == "frames"  # built-in types keep their short labels
+    assert palette.width >= 100

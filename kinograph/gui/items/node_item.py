@@ -129,8 +129,8 @@ class NodeItem(QGraphicsItem):
         metrics = QFontMetricsF(self.title_font)
         small = QFontMetricsF(self.small_font)
         width = max(MIN_WIDTH, metrics.horizontalAdvance("▦  " + self.title) + 40)
-        in_w = max((small.horizontalAdvance(n) for n in self.inputs), default=0)
-        out_w = max((small.horizontalAdvance(n) for n in self.outputs), default=0)
+        in_w = max((small.horizontalAdvance(self.port_label(p)) for p in self.inputs.values()), default=0)
+        out_w = max((small.horizontalAdvance(self.port_label(p)) for p in self.outputs.values()), default=0)
         width = max(width, in_w + out_w + 48)
         for key, value in self.summary_lines():
             width = max(width, small.horizontalAdvance(f"{key}  {value}") + 28)
@@ -222,11 +222,19 @@ class NodeItem(QGraphicsItem):
         painter.setPen(theme.NODE_TEXT)
         for port in self.inputs.values():
             y = port.pos().y()
-            painter.drawText(QRectF(12, y - ROW_H / 2, self.width / 2, ROW_H), Qt.AlignmentFlag.AlignVCenter, port.name)
+            painter.drawText(QRectF(12, y - ROW_H / 2, self.width - 24, ROW_H), Qt.AlignmentFlag.AlignVCenter,
+                             self.port_label(port))
         for port in self.outputs.values():
             y = port.pos().y()
-            painter.drawText(QRectF(self.width / 2 - 12, y - ROW_H / 2, self.width / 2, ROW_H),
-                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, port.name)
+            painter.drawText(QRectF(12, y - ROW_H / 2, self.width - 24, ROW_H),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, self.port_label(port))
+
+    def port_label(self, port: PortItem) -> str:
+        """A port's label: its name, and the type's name when a plugin added the type (its
+        colour alone does not say what a ToneCurve is; the built-in types' colours are known)."""
+        if port.type_name and self.registry.type_plugin(port.type_name) is not None:
+            return f"{port.name}: {port.type_name}"
+        return port.name
 
     def _paint_summary(self, painter: QPainter) -> None:
         lines = self.summary_lines()
