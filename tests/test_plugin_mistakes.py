@@ -375,3 +375,19 @@ def test_a_preview_returns_plain_curves_and_reaches_subtypes() -> None:
     broken = registry.preview("ToneCurve", None)  # the plugin's render raises: a message, not a crash
     assert broken["kind"] == "error" and "the preview of ToneCurve failed: TypeError" in broken["message"]
     assert registry.preview("Text", "hello") is None
+
+
+def test_a_node_saved_by_the_plugin_that_lost_a_conflict_says_who_provides_it_now() -> None:
+    from kinograph.host import validate
+
+    a = node("dup.blur", "BlurA", "dup_a_plugin")
+    b = node("dup.blur", "BlurB", "dup_b_plugin", version=3)
+    registry = fresh()
+    registry.register_plugins([(Plugin(a), PluginInfo("dup_a", "kg-dup-a", "1.0")),
+                               (Plugin(b), PluginInfo("dup_b", "kg-dup-b", "3.0"))])
+    saved = {"name": "dup_b", "dist": "kg-dup-b", "version": "3.0"}
+    text = ('{"format": "kinograph.graph", "version": 1, "nodes": {"b": {"type": "dup.blur", "version": 3, '
+            f'"plugin": {__import__("json").dumps(saved)}}}}}, "links": []}}')
+    problems = [str(p) for p in validate(Graph.from_json(text, registry))]
+    assert any("saved by a newer version (3)" in p and "it was saved with plugin 'dup_b', but 'dup_a' (kg-dup-a 1.0)"
+               " provides 'dup.blur' here" in p for p in problems), problems
