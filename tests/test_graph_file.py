@@ -72,7 +72,7 @@ def test_unknown_node_types_survive_load_and_save(registry: Registry, tmp_path: 
 
 def test_format_v0_is_migrated(registry: Registry) -> None:
     graph_file = load_graph_file(FIXTURES / "format_v0.json")
-    assert graph_file.version == 2  # v0 -> v1 -> v2
+    assert graph_file.version == 3  # v0 -> v1 -> v2 -> v3
     graph = Graph.from_file(graph_file, registry)
     assert graph.nodes["src"].ui["pos"] == [10, 20]
     assert [str(link) for link in graph.links] == ["src.frames -> sink.frames"]

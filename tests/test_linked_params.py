@@ -87,7 +87,7 @@ def test_exposed_params_are_saved_and_loaded(tmp_path: Path) -> None:
     path = tmp_path / "linked.json"
     graph.save(path)
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["version"] == 2 and data["nodes"]["animate"]["exposed"] == ["width"]
+    assert data["version"] == 3 and data["nodes"]["animate"]["exposed"] == ["width"]
     again = load_graph(path)
     assert again.nodes["animate"].exposed == ["width"] and again.to_json() == graph.to_json()
 
@@ -133,7 +133,7 @@ def test_every_example_graph_migrates_from_v1_to_v2(path: Path, tmp_path: Path) 
     assert v1["version"] == 1
     graph = load_graph(path)
     v2 = json.loads(graph.to_json())
-    assert v2["version"] == 2
+    assert v2["version"] == 3  # saved in the current format
     assert v2["nodes"].keys() == v1["nodes"].keys() and v2["links"] == v1["links"]
     for node_id, entry in v1["nodes"].items():
         assert v2["nodes"][node_id]["params"] == entry["params"] and "exposed" not in v2["nodes"][node_id]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -36,6 +36,20 @@ from kinograph.core.links import link_refusal
 from kinograph.core.node import Input, Node
 from kinograph.core.param_ports import exposure_problem, node_inputs, param_input
 from kinograph.core.registry import Registry, get_registry
+from kinograph.core.subgraphs import (
+    GROUP_TYPES,
+    SEPARATOR,
+    SUBGRAPH_TYPE,
+    Interface,
+    Subgraph,
+    SubgraphRef,
+    group_class,
+    interface_class,
+)
+
+if TYPE_CHECKING:
+    from kinograph.core.grouping import Grouping, Ungrouping
+    from kinograph.core.inner_graph import InnerGraph
 
 _NAME = re.compile(NAME_PATTERN)
 
@@ -89,6 +103,10 @@ class GraphNode:
     plugin: dict[str, str] | None = None
     #: params shown as input ports, in the order they were exposed
     exposed: list[str] = field(default_factory=list)
+    #: a group node's graph (None for other nodes, and for a group whose subgraph file is missing)
+    subgraph: Subgraph | None = None
+    #: the reusable subgraph file a group node uses (None: its subgraph is its own, inline)
+    ref: SubgraphRef | None = None
 
     def to_entry(self, copy_values: bool = True) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -102,6 +120,10 @@ class GraphNode:
             entry["plugin"] = dict(self.plugin)
         if self.exposed:
             entry["exposed"] = list(self.exposed)
+        if self.ref is not None:
+            entry["ref"] = self.ref.to_entry()
+        elif self.subgraph is not None:
+            entry["subgraph"] = self.subgraph.to_entry()
         return entry
 
 
@@ -120,6 +142,11 @@ class ChangeKind(StrEnum):
     UI_CHANGED = "ui_changed"
     META_CHANGED = "meta_changed"
     RESET = "reset"
+    #: something inside the group ``node_id`` changed (``value``: that change, as the group's
+    #: own graph announced it)
+    SUBGRAPH_CHANGED = "subgraph_changed"
+    #: the ports or params a subgraph shows outside changed (announced inside the subgraph)
+    INTERFACE_CHANGED = "interface_changed"
 
 
 @dataclass(frozen=True)
@@ -159,10 +186,35 @@ class GraphReading:
     links: Sequence[Link]
     registry: Registry
     base_dir: Path | None
+    #: inside a subgraph: the group's ports and params (the interface nodes' ports come from it)
+    interface: Interface | None = None
 
     def node_class(self, node_id: str) -> type[Node] | None:
+        """The class of a node: its registered type, or the class made for a group (see
+        :mod:`kinograph.core.subgraphs`). ``group/inner`` names a node inside a group."""
         node = self.nodes.get(node_id)
-        return self.registry.node(node.type) if node else None
+        if node is None:
+            return self._inner_class(node_id) if SEPARATOR in node_id else None
+        if node.type in GROUP_TYPES:
+            if node.type == SUBGRAPH_TYPE:
+                inner = self.subgraph_reading(node_id)
+                return group_class(node, inner.node_class) if inner is not None else None
+            return interface_class(node.type, self.interface)
+        return self.registry.node(node.type)
+
+    def subgraph_reading(self, node_id: str) -> GraphReading | None:
+        """Read-only lookups inside the group ``node_id`` (None when it holds no subgraph)."""
+        from kinograph.core.inner_graph import SubgraphReading
+
+        node = self.nodes.get(node_id)
+        if node is None or node.subgraph is None:
+            return None
+        return SubgraphReading(node.subgraph, self.registry, self.base_dir)
+
+    def _inner_class(self, path: str) -> type[Node] | None:
+        group, _, rest = path.partition(SEPARATOR)
+        inner = self.subgraph_reading(group)
+        return inner.node_class(rest) if inner is not None else None
 
     def links_into(self, node_id: str) -> list[Link]:
         return [link for link in self.links if link.target_node == node_id]
@@ -230,6 +282,24 @@ def param_defaults(node_class: type[Node]) -> dict[str, Any]:
     return defaults
 
 
+def node_from_entry(registry: Registry, node_id: str, entry: Any) -> GraphNode:
+    """A node from its file entry: a renamed type loads as its new id, params of an older
+    version migrate, missing params take their defaults; unknown types are kept as saved."""
+    node_class = registry.node(entry.type)
+    type_id = node_class.type_id if node_class is not None else entry.type
+    params = copy.deepcopy(entry.params)
+    version = entry.version
+    plugin = entry.plugin.model_dump() if entry.plugin else None
+    if node_class is not None:
+        if version < node_class.version:
+            params = node_class.migrate_params(version, params)
+            version = node_class.version
+        params = {**param_defaults(node_class), **params}
+    return GraphNode(
+        node_id, type_id, version, params, copy.deepcopy(entry.ui), entry.bypass, plugin, list(entry.exposed)
+    )
+
+
 class Graph(GraphReading):
     """An editable graph bound to a registry of node types."""
 
@@ -239,7 +309,11 @@ class Graph(GraphReading):
         self.meta: dict[str, Any] = {"name": "", "description": ""}
         self.nodes: dict[str, GraphNode] = {}
         self.links: list[Link] = []
+        #: what loading noticed without refusing the file (a subgraph file that changed since
+        #: the graph was saved, and was updated), one problem per group
+        self.load_warnings: list[Problem] = []
         self._observers: list[Callable[[GraphChange], None]] = []
+        self._inner_views: dict[str, InnerGraph] = {}
 
     # -- observing --
 
@@ -406,7 +480,7 @@ class Graph(GraphReading):
         block editing this one.
         """
         node = self._node(node_id)
-        cls = self.registry.node(node.type)
+        cls = self.node_class(node_id)
         merged = {**node.params, **values}
         if cls is not None and check:
             merged = self._checked_changes(node_id, cls, node.params, values)
@@ -421,7 +495,7 @@ class Graph(GraphReading):
         A param that a link feeds must be unlinked before it stops being a port.
         """
         node = self._node(node_id)
-        cls = self.registry.node(node.type)
+        cls = self.node_class(node_id)
         if exposed == (name in node.exposed):
             return
         if exposed:
@@ -459,6 +533,80 @@ class Graph(GraphReading):
         else:
             self.meta[key] = value
         self._emit(GraphChange(ChangeKind.META_CHANGED, name=key, value=value))
+
+    # -- groups (subgraphs) --
+
+    def inner(self, group_id: str) -> InnerGraph:
+        """The graph inside the group ``group_id``: edit it with the same operations as this one
+        (each change is also announced here as :attr:`ChangeKind.SUBGRAPH_CHANGED`)."""
+        node = self._node(group_id)
+        if node.subgraph is None:
+            raise GraphError(Problem(f"nodes.{group_id}", "is not a group with a subgraph"))
+        view = self._inner_views.get(group_id)
+        if view is None:
+            from kinograph.core.inner_graph import InnerGraph
+
+            view = self._inner_views[group_id] = InnerGraph(self, group_id)
+        return view
+
+    def group_nodes(self, node_ids: Sequence[str], group_id: str | None = None) -> Grouping:
+        """Move nodes into a new group node in their place (Ctrl+G). Links that crossed the
+        selection become the group's ports. :meth:`undo_group` is the exact inverse."""
+        from kinograph.core.grouping import group_nodes
+
+        return group_nodes(self, node_ids, group_id)
+
+    def undo_group(self, grouping: Grouping) -> None:
+        """Undo :meth:`group_nodes`: every node and link back at its place."""
+        from kinograph.core.grouping import undo_group
+
+        undo_group(self, grouping)
+
+    def ungroup(self, group_id: str) -> Ungrouping:
+        """Put a group's nodes in its place (Ctrl+Alt+G): ids kept where free, the group's param
+        values written into them, the links across the boundary joined up again.
+        :meth:`undo_ungroup` is the exact inverse."""
+        from kinograph.core.grouping import ungroup
+
+        return ungroup(self, group_id)
+
+    def undo_ungroup(self, ungrouping: Ungrouping) -> None:
+        """Undo :meth:`ungroup`: the group back exactly, with its links."""
+        from kinograph.core.grouping import undo_ungroup
+
+        undo_ungroup(self, ungrouping)
+
+    def add_subgraph(self, source: str, node_id: str | None = None, pos: tuple[float, float] | None = None) -> GraphNode:
+        """Add a group that uses the reusable subgraph file ``source`` (``user:NAME.json`` or
+        ``package://DIST/PATH``); :meth:`remove_node` is the inverse."""
+        from kinograph.core.inner_graph import SubgraphReading
+        from kinograph.core.subgraph_files import SubgraphLoader
+
+        loaded = SubgraphLoader(self.registry).load(source)
+        node_id = node_id or self.new_id(re.sub(r"\W+", "_", loaded.subgraph.title.lower()).strip("_") or "group")
+        if not _NAME.match(node_id):
+            raise GraphError(Problem(f"nodes.{node_id}", "node ids must match [A-Za-z_][A-Za-z0-9_-]*"))
+        node = GraphNode(node_id, SUBGRAPH_TYPE, loaded.version, {}, {}, subgraph=loaded.subgraph, ref=loaded.ref)
+        cls = group_class(node, SubgraphReading(loaded.subgraph, self.registry, self.base_dir).node_class)
+        if cls is not None:
+            node.params = param_defaults(cls)
+        if pos is not None:
+            node.ui["pos"] = [float(pos[0]), float(pos[1])]
+        self.insert_node(node)
+        return self.nodes[node_id]
+
+    def set_subgraph_ref(self, group_id: str, ref: SubgraphRef | None) -> SubgraphRef | None:
+        """Make a group use a reusable subgraph file (its content stays as it is), or, with None,
+        keep its content in this graph ("make local"). Returns the ref it had: calling again
+        with it is the inverse."""
+        node = self._node(group_id)
+        if node.subgraph is None:
+            raise GraphError(Problem(f"nodes.{group_id}", "is not a group with a subgraph"))
+        old = node.ref
+        node.ref = copy.deepcopy(ref)
+        node.version = ref.version if ref is not None else 1
+        self._emit(GraphChange(ChangeKind.SUBGRAPH_CHANGED, group_id, name="ref", value=ref))
+        return old
 
     def _node(self, node_id: str) -> GraphNode:
         try:
@@ -521,10 +669,17 @@ class Graph(GraphReading):
     def snapshot(self) -> GraphSnapshot:
         """An immutable copy for a run; later edits do not touch it.
 
+        Groups are flattened (:mod:`kinograph.core.flatten`): a run sees their inner nodes as
+        plain nodes named ``group/inner``.
+
         Nothing in the snapshot is shared with the live graph. Params, editor state and meta
         hold JSON values only, which ``marshal`` copies deeply several times faster than
         ``copy.deepcopy`` or a JSON round trip (it never leaves this process: no file, no code).
         """
+        if any(node.type == SUBGRAPH_TYPE for node in self.nodes.values()):
+            from kinograph.core.flatten import flat_snapshot
+
+            return flat_snapshot(self)
         entries = marshal.loads(marshal.dumps(
             [(n.id, n.type, n.version, n.params, n.ui, n.bypass, n.plugin, n.exposed) for n in self.nodes.values()]
         ))
@@ -536,6 +691,8 @@ class Graph(GraphReading):
         """Take over another graph's contents (open file in place) and announce a reset."""
         self.meta, self.nodes, self.links = other.meta, other.nodes, other.links
         self.base_dir = other.base_dir
+        self.load_warnings = list(other.load_warnings)
+        self._inner_views.clear()
         self._emit(GraphChange(ChangeKind.RESET))
 
     @classmethod
@@ -549,21 +706,17 @@ class Graph(GraphReading):
         """
         graph = cls(registry, base_dir)
         graph.meta = graph_file.meta.model_dump(mode="json")
+        loader = None
         for node_id, entry in graph_file.nodes.items():
-            node_class = graph.registry.node(entry.type)
-            type_id = node_class.type_id if node_class is not None else entry.type  # a renamed type loads as its new id
-            params = copy.deepcopy(entry.params)
-            version = entry.version
-            plugin = entry.plugin.model_dump() if entry.plugin else None
-            if node_class is not None:
-                if version < node_class.version:
-                    params = node_class.migrate_params(version, params)
-                    version = node_class.version
-                params = {**param_defaults(node_class), **params}
-            graph.nodes[node_id] = GraphNode(
-                node_id, type_id, version, params, copy.deepcopy(entry.ui), entry.bypass, plugin, list(entry.exposed)
-            )
+            if entry.type == SUBGRAPH_TYPE:  # a group: its subgraph inline, or read from its file
+                from kinograph.core.subgraph_files import SubgraphLoader
+
+                loader = loader or SubgraphLoader(graph.registry)
+                graph.nodes[node_id] = loader.group_node(node_id, entry)
+                continue
+            graph.nodes[node_id] = node_from_entry(graph.registry, node_id, entry)
         graph.links = [Link.parse(link.source, link.target) for link in graph_file.links]
+        graph.load_warnings = list(loader.warnings) if loader is not None else []
         return graph
 
     @classmethod

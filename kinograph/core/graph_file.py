@@ -15,12 +15,16 @@ import stat
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from kinograph.core.errors import GraphError, Problem, shown
 
 FORMAT = "kinograph.graph"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+#: reusable subgraph files (see :mod:`kinograph.core.subgraph_files`)
+SUBGRAPH_FORMAT = "kinograph.subgraph"
+#: the type of a group node: a node that holds a graph
+SUBGRAPH_TYPE = "kinograph.subgraph"
 MAX_DEPTH = 64
 #: the largest graph file read: real graphs are kilobytes; this bounds what a mistaken big
 #: file can cost (16 MB of dense JSON took 3 s and 350 MB to validate; 58 MB, 21 s and 1.2 GB)
@@ -44,7 +48,12 @@ class PluginRef(BaseModel):
 
 
 class NodeEntry(BaseModel):
-    """One node in the file: type, version, params, editor state, bypass flag, plugin."""
+    """One node in the file: type, version, params, editor state, bypass flag, plugin.
+
+    A group node (type ``kinograph.subgraph``, version 3) holds its graph inline (``subgraph``)
+    or names a reusable subgraph file (``ref``); its ``params`` are the values of the params
+    its subgraph shows.
+    """
 
     model_config = ConfigDict(extra="forbid")
     type: str = Field(min_length=1)
@@ -55,6 +64,67 @@ class NodeEntry(BaseModel):
     plugin: PluginRef | None = None
     #: params shown as input ports: a link into one gives its value at run time (version 2)
     exposed: list[NodeId] = Field(default_factory=list)
+    #: the graph a group node holds (version 3)
+    subgraph: SubgraphEntry | None = None
+    #: the reusable subgraph file a group node uses instead (version 3)
+    ref: SubgraphRefEntry | None = None
+
+    @model_validator(mode="after")
+    def _group_content(self) -> NodeEntry:
+        if self.type == SUBGRAPH_TYPE:
+            if (self.subgraph is None) == (self.ref is None):
+                raise ValueError("a group node holds either a subgraph or a ref to a subgraph file (one of them)")
+        elif self.subgraph is not None or self.ref is not None:
+            raise ValueError(f"only nodes of type {SUBGRAPH_TYPE!r} hold a subgraph or a ref")
+        return self
+
+
+class GroupPortEntry(BaseModel):
+    """One port of a group: its name and port type."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: NodeId
+    type: str = Field(min_length=1)
+
+
+class GroupParamEntry(BaseModel):
+    """A param of an inner node that the group shows as its own, under ``name``."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: NodeId
+    node: NodeId
+    param: NodeId
+
+
+class InterfaceEntry(BaseModel):
+    """What a subgraph shows outside: input and output ports, and params."""
+
+    model_config = ConfigDict(extra="forbid")
+    inputs: list[GroupPortEntry] = Field(default_factory=list)
+    outputs: list[GroupPortEntry] = Field(default_factory=list)
+    params: list[GroupParamEntry] = Field(default_factory=list)
+
+
+class SubgraphEntry(BaseModel):
+    """A graph inside a group node. Its nodes of type ``kinograph.subgraph.inputs`` and
+    ``kinograph.subgraph.outputs`` stand for the group's ports; links to and from them cross
+    the boundary."""
+
+    model_config = ConfigDict(extra="forbid")
+    meta: Meta = Field(default_factory=lambda: Meta())
+    interface: InterfaceEntry = Field(default_factory=lambda: InterfaceEntry())
+    nodes: dict[NodeId, NodeEntry] = Field(default_factory=dict)
+    links: list[LinkEntry] = Field(default_factory=list)
+
+
+class SubgraphRefEntry(BaseModel):
+    """A reusable subgraph file: where (``user:NAME.json`` in the user's subgraphs folder, or
+    ``package://DIST/PATH``), and the version and content hash it had when the graph was saved."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(min_length=1)
+    version: int = Field(1, ge=1)
+    hash: str = ""
 
 
 class LinkEntry(BaseModel):
@@ -76,14 +146,39 @@ class GraphFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="kinograph graph")
     format: Literal["kinograph.graph"]
-    version: Literal[2]
+    version: Literal[3]
     meta: Meta = Field(default_factory=Meta)
     nodes: dict[NodeId, NodeEntry] = Field(default_factory=dict)
     links: list[LinkEntry] = Field(default_factory=list)
 
 
+class ParamRename(BaseModel):
+    """Version ``version`` of a subgraph file calls the group param ``from`` now ``to``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    version: int = Field(ge=2)
+    old: NodeId = Field(alias="from")
+    new: NodeId = Field(alias="to")
+
+
+class SubgraphFile(SubgraphEntry):
+    """A reusable subgraph file (no code: nodes, links and an interface). ``subgraph_version``
+    is the subgraph's own version, as a node type has one; ``renamed_params`` migrate the values
+    graphs saved for older versions."""
+
+    model_config = ConfigDict(extra="forbid", title="kinograph subgraph", populate_by_name=True)
+    format: Literal["kinograph.subgraph"]
+    version: Literal[3]
+    subgraph_version: int = Field(1, ge=1)
+    renamed_params: list[ParamRename] = Field(default_factory=list)
+
+
 def graph_schema() -> dict[str, Any]:
+    """The JSON Schema of graph files; ``$defs.SubgraphFile`` describes reusable subgraph files."""
     schema = GraphFile.model_json_schema(by_alias=True)
+    subgraph_file = SubgraphFile.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+    schema["$defs"].update(subgraph_file.pop("$defs", {}))
+    schema["$defs"]["SubgraphFile"] = subgraph_file
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
 
@@ -403,14 +498,47 @@ def dump_graph_file(graph: GraphFile) -> str:
         "format": data["format"],
         "version": data["version"],
         "meta": data["meta"],
-        "nodes": {
-            node_id: {
-                key: entry[key]
-                for key in ("type", "version", "params", "ui", "bypass", "plugin", "exposed")
-                if key in entry and (key != "exposed" or entry[key])  # most nodes show no param as a port
-            }
-            for node_id, entry in data["nodes"].items()
-        },
-        "links": [{"from": link["from"], "to": link["to"]} for link in data["links"]],
+        "nodes": _ordered_nodes(data["nodes"]),
+        "links": _ordered_links(data["links"]),
     }
     return json.dumps(ordered, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def dump_subgraph_file(subgraph: SubgraphFile) -> str:
+    """A reusable subgraph file's text, keys in a stable order."""
+    data = subgraph.model_dump(mode="json", by_alias=True, exclude_none=True)
+    ordered = {key: data[key] for key in ("format", "version", "subgraph_version") }
+    if data["renamed_params"]:
+        ordered["renamed_params"] = data["renamed_params"]
+    ordered.update(_ordered_subgraph(data))
+    return json.dumps(ordered, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _ordered_nodes(nodes: dict[str, Any]) -> dict[str, Any]:
+    ordered = {}
+    for node_id, entry in nodes.items():
+        node = {
+            key: entry[key]
+            for key in ("type", "version", "params", "ui", "bypass", "plugin", "exposed", "ref")
+            if key in entry and (key != "exposed" or entry[key])  # most nodes show no param as a port
+        }
+        if "subgraph" in entry:
+            node["subgraph"] = _ordered_subgraph(entry["subgraph"])
+        ordered[node_id] = node
+    return ordered
+
+
+def _ordered_subgraph(subgraph: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "meta": subgraph["meta"],
+        "interface": subgraph["interface"],
+        "nodes": _ordered_nodes(subgraph["nodes"]),
+        "links": _ordered_links(subgraph["links"]),
+    }
+
+
+def _ordered_links(links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"from": link["from"], "to": link["to"]} for link in links]
+
+
+NodeEntry.model_rebuild()

@@ -62,9 +62,15 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 2}
 
 
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 adds group nodes (``kinograph.subgraph``: a ``subgraph`` inline or a ``ref`` to
+    a reusable subgraph file). A version 2 file has none, so it reads as is."""
+    return {**data, "version": 3}
+
+
 #: version N -> function upgrading N to N+1
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1, 1: _v1_to_v2}
-CURRENT = 2
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3}
+CURRENT = 3
 
 
 def migrate_file(data: dict[str, Any], source: str = "") -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from kinograph.core.errors import KinographError, Problem
+from kinograph.core.flatten import flat_reading
 from kinograph.core.graph import GraphReading, Link
 from kinograph.core.graph_file import validation_problems
 from kinograph.core.links import find_cycle, type_refusal
@@ -36,7 +37,7 @@ def validate(
     ``parsed`` (from :func:`parse_params`) lets a run read each node's params once for both
     validation and planning; ``cycles=False`` when the caller has checked them already.
     """
-    problems: list[Problem] = []
+    graph, problems = flat_reading(graph, nodes)  # groups run flattened: check what will run
     wanted = set(graph.nodes) if nodes is None else nodes
     parsed = parsed if parsed is not None else parse_params(graph, wanted)
     into = links_by_target(graph)
@@ -67,7 +68,7 @@ def parse_params(graph: GraphReading, node_ids: Iterable[str]) -> Parsed:
 
 def structure_problems(graph: GraphReading, *, unknown_types: bool = True) -> list[Problem]:
     """Problems that stop a run from being planned: links to missing nodes, cycles, unknown types."""
-    problems = []
+    graph, problems = flat_reading(graph, None if unknown_types else set())
     for index, link in enumerate(graph.links):
         for node_id in (link.source_node, link.target_node):
             if node_id not in graph.nodes:

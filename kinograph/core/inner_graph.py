@@ -1,0 +1,241 @@
+"""The graph inside a group, seen as a :class:`Graph`: the editor enters a group and edits its
+content with the very operations (and undo inverses) it uses on the top graph.
+
+An :class:`InnerGraph` stores nothing itself: it finds the group's subgraph through its parent
+each time (so a group that was removed and put back, or renamed and renamed back by undo, is
+still found), and announces each change to its own subscribers and then to the parent's as
+:attr:`ChangeKind.SUBGRAPH_CHANGED`, up to the top graph (autosave, the run controller and the
+canvas showing the group all hear it).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kinograph.core.errors import GraphError, Problem
+from kinograph.core.graph import ChangeKind, Graph, GraphChange, GraphNode, GraphReading, Link
+from kinograph.core.graph_file import NAME_PATTERN
+from kinograph.core.registry import Registry
+from kinograph.core.subgraphs import SEPARATOR, GroupParam, Interface, Subgraph
+
+_NAME = re.compile(NAME_PATTERN)
+
+
+@dataclass
+class SubgraphReading(GraphReading):
+    """Read-only lookups inside a subgraph (what validation and the group's class need)."""
+
+    subgraph: Subgraph
+    registry: Registry
+    base_dir: Path | None
+
+    @property  # type: ignore[override]
+    def nodes(self) -> dict[str, GraphNode]:
+        return self.subgraph.nodes
+
+    @property  # type: ignore[override]
+    def links(self) -> list[Link]:
+        return self.subgraph.links
+
+    @property  # type: ignore[override]
+    def interface(self) -> Interface:
+        return self.subgraph.interface
+
+
+@dataclass(frozen=True)
+class HiddenParam:
+    """What :meth:`InnerGraph.hide_from_group` took away, for :meth:`InnerGraph.restore_group_param`."""
+
+    index: int
+    shown: GroupParam
+    #: the group's value, its place among the group's params, and whether it had one
+    value: Any
+    value_index: int | None
+    #: the inner param's own value before the group's was written into it
+    inner_value: Any
+    inner_had_value: bool
+    #: where the name stood in the group's params shown as ports (None: it was not one)
+    port_index: int | None
+
+
+class InnerGraph(Graph):
+    """The content of group ``group_id`` of ``parent``, editable as a graph."""
+
+    def __init__(self, parent: Graph, group_id: str) -> None:  # no super().__init__: nothing is stored here
+        self.parent = parent
+        self.group_id = group_id
+        self.load_warnings = []
+        self._observers: list[Callable[[GraphChange], None]] = []
+        self._inner_views = {}
+
+    # -- where the content lives --
+
+    @property
+    def group(self) -> GraphNode:
+        """The group node in the parent graph."""
+        node = self.parent.nodes.get(self.group_id)
+        if node is None or node.subgraph is None:
+            raise GraphError(Problem(f"nodes.{self.path}", "there is no such group"))
+        return node
+
+    @property
+    def subgraph(self) -> Subgraph:
+        return self.group.subgraph  # type: ignore[return-value]
+
+    @property
+    def path(self) -> str:
+        """``outer/inner``: the ids of the groups from the top graph down to this one."""
+        parent_path = self.parent.path if isinstance(self.parent, InnerGraph) else ""
+        return f"{parent_path}{SEPARATOR}{self.group_id}" if parent_path else self.group_id
+
+    @property
+    def root(self) -> Graph:
+        return self.parent.root if isinstance(self.parent, InnerGraph) else self.parent
+
+    @property  # type: ignore[override]
+    def nodes(self) -> dict[str, GraphNode]:
+        return self.subgraph.nodes
+
+    @nodes.setter
+    def nodes(self, value: dict[str, GraphNode]) -> None:
+        self.subgraph.nodes = value
+
+    @property  # type: ignore[override]
+    def links(self) -> list[Link]:
+        return self.subgraph.links
+
+    @links.setter
+    def links(self, value: list[Link]) -> None:
+        self.subgraph.links = value
+
+    @property  # type: ignore[override]
+    def meta(self) -> dict[str, Any]:
+        return self.subgraph.meta
+
+    @meta.setter
+    def meta(self, value: dict[str, Any]) -> None:
+        self.subgraph.meta = value
+
+    @property  # type: ignore[override]
+    def interface(self) -> Interface:
+        return self.subgraph.interface
+
+    @property  # type: ignore[override]
+    def registry(self) -> Registry:
+        return self.parent.registry
+
+    @registry.setter
+    def registry(self, value: Registry) -> None:
+        pass  # always the top graph's
+
+    @property  # type: ignore[override]
+    def base_dir(self) -> Path | None:
+        return self.parent.base_dir
+
+    @base_dir.setter
+    def base_dir(self, value: Path | None) -> None:
+        pass  # always the top graph's
+
+    def exists(self) -> bool:
+        """Whether the group is there (undo may have taken it away)."""
+        node = self.parent.nodes.get(self.group_id)
+        if node is None or node.subgraph is None:
+            return False
+        return not isinstance(self.parent, InnerGraph) or self.parent.exists()
+
+    # -- the group's params --
+
+    def expose_on_group(self, node_id: str, param: str, name: str | None = None) -> str:
+        """Show the inner param ``node_id.param`` on the group, as ``name`` (default: the
+        param's name, made unique). The group takes the inner value as its own; from then on the
+        group's value is the one a run uses. Returns the name; :meth:`hide_from_group` undoes it."""
+        node = self._node(node_id)
+        cls = self.node_class(node_id)
+        if cls is None or param not in cls.Params.model_fields:
+            raise GraphError(Problem(f"nodes.{node_id}.params.{param}", "there is no such param"))
+        shown = self.interface.param_of(node_id, param)
+        if shown is not None:
+            raise GraphError(Problem(f"nodes.{node_id}.params.{param}", f"already shown on the group as {shown.name!r}"))
+        group = self.group
+        group_class = self.parent.node_class(self.group_id)
+        taken = {p.name for p in self.interface.params} | {p.name for p in getattr(group_class, "inputs", [])}
+        if name is None:
+            from kinograph.core.grouping import unique_name
+
+            name = unique_name(param, taken)
+        elif name in taken or not _NAME.match(name):
+            raise GraphError(Problem(f"nodes.{self.path}.params.{name}", "this name is taken or not a valid name"))
+        self.interface.params.append(GroupParam(name, node_id, param))
+        group.params[name] = copy.deepcopy(node.params.get(param))
+        self._emit(GraphChange(ChangeKind.INTERFACE_CHANGED, node_id, name=param, value=name))
+        return name
+
+    def hide_from_group(self, name: str) -> HiddenParam:
+        """Stop showing a param on the group; the group's value goes back into the inner node.
+        A link feeding it outside must be removed first. Returns what
+        :meth:`restore_group_param` needs to undo it."""
+        shown = self.interface.param(name)
+        if shown is None:
+            raise GraphError(Problem(f"nodes.{self.path}.params.{name}", "the group shows no such param"))
+        group = self.group
+        feeding = next((lk for lk in self.parent.links if (lk.target_node, lk.target_port) == (self.group_id, name)), None)
+        if feeding is not None:
+            raise GraphError(Problem(f"nodes.{self.path}.params.{name}", f"{feeding} feeds it", "remove that link first"))
+        inner = self.nodes.get(shown.node)
+        keys = list(group.params)
+        hidden = HiddenParam(
+            self.interface.params.index(shown), copy.deepcopy(shown),
+            copy.deepcopy(group.params.get(name)), keys.index(name) if name in keys else None,
+            copy.deepcopy(inner.params.get(shown.param)) if inner is not None else None,
+            inner is not None and shown.param in inner.params,
+            group.exposed.index(name) if name in group.exposed else None,
+        )
+        self.interface.params.remove(shown)
+        group.params.pop(name, None)
+        if name in group.exposed:
+            group.exposed.remove(name)
+        if inner is not None and hidden.value_index is not None:
+            inner.params[shown.param] = copy.deepcopy(hidden.value)
+        self._emit(GraphChange(ChangeKind.INTERFACE_CHANGED, shown.node, name=shown.param, value=None))
+        return hidden
+
+    def restore_group_param(self, hidden: HiddenParam) -> None:
+        """Undo :meth:`hide_from_group`: the param shown again, every value as it was."""
+        group = self.group
+        shown = copy.deepcopy(hidden.shown)
+        self.interface.params.insert(hidden.index, shown)
+        if hidden.value_index is not None:
+            items = list(group.params.items())
+            items.insert(hidden.value_index, (shown.name, copy.deepcopy(hidden.value)))
+            group.params = dict(items)
+        if hidden.port_index is not None:
+            group.exposed.insert(hidden.port_index, shown.name)
+        inner = self.nodes.get(shown.node)
+        if inner is not None:
+            if hidden.inner_had_value:
+                inner.params[shown.param] = copy.deepcopy(hidden.inner_value)
+            else:
+                inner.params.pop(shown.param, None)
+        self._emit(GraphChange(ChangeKind.INTERFACE_CHANGED, shown.node, name=shown.param, value=shown.name))
+
+    def rename_node(self, old: str, new: str) -> None:
+        """As :meth:`Graph.rename_node`; the group's params shown from the node follow it."""
+        super().rename_node(old, new)
+        for shown in self.interface.params:
+            if shown.node == old:
+                shown.node = new
+
+    # -- announcing --
+
+    def _emit(self, change: GraphChange) -> None:
+        super()._emit(change)
+        # The group's ports or params may follow (its class is made from this content).
+        self.parent._emit(GraphChange(ChangeKind.SUBGRAPH_CHANGED, self.group_id, value=change))
+
+    def snapshot(self) -> Any:
+        raise GraphError(Problem(f"nodes.{self.path}", "a group runs as part of its graph", "run the top graph"))
