@@ -15,7 +15,7 @@ import warnings
 from typing import Any
 
 from kinograph.core.context import CancelToken, ModelStore, RunContext
-from kinograph.core.contributions import Command, GraphReader
+from kinograph.core.contributions import Command, GraphReader, SubgraphSource
 from kinograph.core.errors import Cancelled, GraphError, KinographError, LinkRefused, NodeFailure, Problem
 from kinograph.core.frames import DEFAULT_CHUNK, FrameChunk, FrameStream
 from kinograph.core.hookspecs import hookimpl
@@ -101,6 +101,7 @@ __all__ = [
     "Problem",
     "RunContext",
     "Slider",
+    "SubgraphSource",
     "atomic_output",
     "cache_dir",
     "file_fingerprint",

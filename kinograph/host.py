@@ -22,6 +22,7 @@ from kinograph.core.contributions import Command, GraphReader
 from kinograph.core.devices import available_devices
 from kinograph.core.errors import MESSAGE_LIMIT, GraphError, KinographError, LinkRefused, Problem, shown
 from kinograph.core.events import Event, EventBus
+from kinograph.core.flatten import expand_targets
 from kinograph.core.graph import ChangeKind, Connection, Graph, GraphChange, GraphNode, Link, RemovedNode
 from kinograph.core.graph_file import (
     FORMAT,
@@ -100,6 +101,7 @@ __all__ = [
     "builtin_plugins",
     "cache_dir",
     "dump_graph_file",
+    "expand_targets",
     "exposable_params",
     "field_ui",
     "get_registry",

@@ -151,16 +151,23 @@ def _warn_plugins() -> None:
         err(f"warning: {note}")
 
 
+def _warn_loaded(graph: Any) -> None:
+    """What loading noticed without refusing the graph (a subgraph file that changed since)."""
+    for problem in graph.load_warnings:
+        err(f"warning: {problem}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from kinograph.api import CancelToken
     from kinograph.cli.render import JsonEvents, PlainLines, ProgressBars
-    from kinograph.host import Graph, RunOptions, Session, apply_overrides, stop_on_signals
+    from kinograph.host import Graph, RunOptions, Session, apply_overrides, expand_targets, stop_on_signals
 
     strict = _strict_problems()
     if strict is not None:
         return strict
     _warn_plugins()
     graph = Graph.load(args.graph)
+    _warn_loaded(graph)
     apply_overrides(graph, args.overrides)
     subscribers: list[Any] = []
     if args.events == "json":
@@ -173,7 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = RunOptions(
         device=args.device,
         use_cache=not args.no_cache,
-        targets=args.targets,
+        targets=expand_targets(graph, args.targets),  # --node GROUP: what its outputs need
         # One-shot runs rarely re-use streams: writing every frame to disk is opt-in here.
         stream_cache="outputs" if args.cache_streams else "off",
     )
@@ -222,6 +229,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return strict
     _warn_plugins()
     graph = Graph.load(args.graph)
+    _warn_loaded(graph)
     problems = validate(graph)
     if problems:
         for problem in problems:

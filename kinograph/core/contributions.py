@@ -1,5 +1,6 @@
-"""Small typed records that plugins contribute through hooks besides nodes: commands and
-readers of graphs embedded in output files. The host validates them when it collects them."""
+"""Small typed records that plugins contribute through hooks besides nodes: commands, readers
+of graphs embedded in output files, and reusable subgraph files. The host validates them when
+it collects them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass, field
 
 #: A command name a user can type: lower-case words joined by hyphens.
 COMMAND_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+#: ``package://DIST/PATH``: a file or folder inside an installed distribution.
+PACKAGE_NAME = re.compile(r"^package://[A-Za-z0-9][A-Za-z0-9._-]*/[^\\]+$")
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,21 @@ class GraphReader:
         if not callable(self.read):
             found.append(f"graph reader {self.name!r}: read must be a callable")
         return found
+
+
+@dataclass(frozen=True)
+class SubgraphSource:
+    """Reusable subgraph files a plugin ships: ``package://DIST/PATH`` names one ``.json`` file,
+    or a folder whose ``.json`` files (subfolders too) are all offered. They show in the editor's
+    palette and search like nodes, with their version; graphs that use one record its source.
+
+    Subgraph files hold no code (nodes, links, an interface): write one with the editor's
+    "Save as reusable", then copy it into your package.
+    """
+
+    source: str
+
+    def problems(self) -> list[str]:
+        if not isinstance(self.source, str) or not PACKAGE_NAME.match(self.source) or ".." in self.source.split("/"):
+            return [f"subgraph source {self.source!r} must look like package://DIST/PATH (inside your package)"]
+        return []

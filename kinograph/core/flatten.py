@@ -91,7 +91,7 @@ def flat_reading(graph: GraphReading, nodes: set[str] | None = None) -> tuple[Gr
 def expand_targets(graph: GraphReading, targets: list[str] | None) -> list[str] | None:
     """``--node GROUP`` runs what the group's outputs need: its id becomes the flat nodes behind
     its outputs. Other ids (``group/inner`` too) stay as they are."""
-    if not targets:
+    if not targets or not any(_names_group(graph, target) for target in targets):
         return targets
     flat = graph.snapshot() if hasattr(graph, "snapshot") else graph
     behind = getattr(flat, "group_outputs", {})
@@ -101,6 +101,18 @@ def expand_targets(graph: GraphReading, targets: list[str] | None) -> list[str] 
             if node_id not in expanded:
                 expanded.append(node_id)
     return expanded
+
+
+def _names_group(graph: GraphReading, node_id: str) -> bool:
+    *groups, last = node_id.split(SEPARATOR)
+    level: Any = graph
+    for group in groups:
+        node = level.nodes.get(group)
+        if node is None or node.subgraph is None:
+            return False
+        level = _SubgraphLevel(node.subgraph)
+    node = level.nodes.get(last)
+    return node is not None and node.type == SUBGRAPH_TYPE
 
 
 def _node_of(problem: Problem) -> str | None:
@@ -203,6 +215,13 @@ class _Level:
             if (node_id, shown.name) in self.feeding or (node_id, shown.name) in self.ports
         }
         self.check_interface(node_id, sub)
+        if node.ref is not None and node.ref.version > node.version:
+            self.flat.problems.append(Problem(
+                self.where(node_id),
+                f"saved with a newer version ({node.ref.version}) of subgraph {node.ref.source!r} "
+                f"than the file has ({node.version})",
+                "update the subgraph file, or the package that ships it",
+            ))
         if node.bypass:
             self.groups[node_id] = self.bypassed(node_id, sub)
             return

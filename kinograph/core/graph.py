@@ -477,8 +477,12 @@ class Graph(GraphReading):
         """Set several params; each changed value is checked (``check=False``: put back as is, for undo).
 
         Only the changed params are judged: a file's invalid value in another param does not
-        block editing this one.
+        block editing this one. ``group/inner`` sets a param inside a group.
         """
+        if SEPARATOR in node_id:
+            owner, local_id = self.owner(node_id)
+            owner.set_params(local_id, values, check=check)
+            return
         node = self._node(node_id)
         cls = self.node_class(node_id)
         merged = {**node.params, **values}
@@ -548,6 +552,19 @@ class Graph(GraphReading):
 
             view = self._inner_views[group_id] = InnerGraph(self, group_id)
         return view
+
+    def owner(self, node_id: str) -> tuple[Graph, str]:
+        """The graph that holds ``node_id`` and its id there: ``grade/blur`` is ``blur`` of the
+        graph inside group ``grade``; a plain id is this graph's own."""
+        graph: Graph = self
+        *groups, local_id = node_id.split(SEPARATOR)
+        for group in groups:
+            node = graph.nodes.get(group)
+            if node is None or node.subgraph is None:
+                known = ", ".join(n for n, v in graph.nodes.items() if v.subgraph is not None) or "none"
+                raise GraphError(Problem(f"nodes.{node_id}", f"there is no group {group!r}", f"groups: {known}"))
+            graph = graph.inner(group)
+        return graph, local_id
 
     def group_nodes(self, node_ids: Sequence[str], group_id: str | None = None) -> Grouping:
         """Move nodes into a new group node in their place (Ctrl+G). Links that crossed the

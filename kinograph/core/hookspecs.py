@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from kinograph.core.contributions import Command, GraphReader
+    from kinograph.core.contributions import Command, GraphReader, SubgraphSource
     from kinograph.core.node import Node
     from kinograph.core.ports import Converter, PortType
     from kinograph.core.previews import Preview
@@ -62,3 +62,9 @@ def kinograph_previews() -> list[Preview]:
     ``Preview(type, render)``: ``render(value)`` runs in the run's process (import no Qt) and
     returns an RGB image (uint8 ``[H, W, 3]``) or named curves (``{name: [numbers]}``).
     """
+
+
+@hookspec
+def kinograph_subgraphs() -> list[SubgraphSource]:
+    """Return the reusable subgraph files this plugin ships (``SubgraphSource("package://DIST/PATH")``,
+    a file or a folder of them); they show in the editor's palette and search like nodes."""

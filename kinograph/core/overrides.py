@@ -1,4 +1,8 @@
-"""``--set NODE.PARAM=VALUE``: parsed by the param's declared type, paths against the current folder."""
+"""``--set NODE.PARAM=VALUE``: parsed by the param's declared type, paths against the current folder.
+
+``NODE`` may be a group (``--set grade.strength=0.5`` sets a param the group shows) or a node
+inside one (``--set grade/blur.radius=3``).
+"""
 
 from __future__ import annotations
 
@@ -53,17 +57,23 @@ def parse_override(graph: Graph, text: str) -> tuple[str, str, Any]:
     node_id, dot, name = target.partition(".")
     if not sep or not dot or not node_id or not name:
         raise GraphError(Problem(where, "expected NODE.PARAM=VALUE, e.g. --set write.path=out.mp4"))
-    node = graph.nodes.get(node_id)
+    owner, local_id = graph.owner(node_id)  # ``group/inner``: a node inside a group
+    node = owner.nodes.get(local_id)
     if node is None:
-        known = ", ".join(graph.nodes) or "none"
+        known = ", ".join(owner.nodes) or "none"
         raise GraphError(Problem(where, f"there is no node {node_id!r}", f"nodes: {known}"))
-    cls = graph.registry.node(node.type)
+    cls = owner.node_class(local_id)  # a group's class shows the params it exposes
     if cls is None:
         raise GraphError(Problem(where, f"node {node_id!r} has unknown type {node.type!r}"))
     fields = cls.Params.model_fields
     if name not in fields:
         known = ", ".join(fields) or "none"
         raise GraphError(Problem(where, f"node {node_id!r} has no param {name!r}", f"params: {known}"))
+    shown = owner.interface.param_of(local_id, name) if owner.interface is not None else None
+    if shown is not None:  # the group's value is the one a run uses
+        group = node_id.rsplit("/", 1)[0]
+        raise GraphError(Problem(where, f"{node_id}.{name} is set by its group's param {shown.name!r}",
+                                 f"use --set {group}.{shown.name}=VALUE"))
     schema = cls.Params.model_json_schema().get("properties", {}).get(name, {})
     widget = field_ui(cls.Params, name).get("widget")
     if widget in ("input_path", "output_path"):

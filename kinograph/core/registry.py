@@ -18,7 +18,7 @@ from typing import Any
 import pluggy
 
 from kinograph.core import hookspecs
-from kinograph.core.contributions import Command, GraphReader
+from kinograph.core.contributions import Command, GraphReader, SubgraphSource
 from kinograph.core.node import Node
 from kinograph.core.ports import Converter, PortType, PortTypeRegistry
 from kinograph.core.previews import Preview, render_preview
@@ -32,6 +32,7 @@ HOOKS = (
     "kinograph_nodes",
     "kinograph_commands",
     "kinograph_graph_readers",
+    "kinograph_subgraphs",
     "kinograph_previews",
 )
 #: The type-id prefix that belongs to kinograph's own packs (``kinograph.image.load``).
@@ -99,6 +100,8 @@ class Registry:
         self.commands: dict[str, tuple[Command, PluginInfo]] = {}
         #: readers of graphs embedded in output files, in registration order
         self.graph_readers: list[tuple[GraphReader, PluginInfo]] = []
+        #: reusable subgraph files plugins ship (see kinograph.core.subgraph_files)
+        self.subgraph_sources: list[tuple[SubgraphSource, PluginInfo]] = []
         #: the plugin that added each port type and converter (kinograph's own: absent)
         self.port_type_plugin: dict[str, PluginInfo] = {}
         self.converter_plugin: dict[tuple[str, str], PluginInfo] = {}
@@ -241,6 +244,12 @@ class Registry:
                 self._add_node(info, node_class)
             for command in self._call(info, impls, "kinograph_commands", Command):
                 self._add_command(info, command)
+            for source in self._call(info, impls, "kinograph_subgraphs", SubgraphSource):
+                problems = source.problems()
+                if problems:
+                    info.errors.extend(problems)
+                else:
+                    self.subgraph_sources.append((source, info))
             for reader in self._call(info, impls, "kinograph_graph_readers", GraphReader):
                 problems = reader.problems()
                 if problems:
@@ -253,7 +262,7 @@ class Registry:
             if not info.errors and not self._contributes(info):
                 info.errors.append(
                     "registers nothing: no hook returned a node, port type, converter, command, graph "
-                    "reader or preview (is @hookimpl from kinograph.api on your hook functions?)"
+                    "reader, preview or subgraph (is @hookimpl from kinograph.api on your hook functions?)"
                 )
             self._settle(info)
             if info.status == "failed" and self._pm.is_registered(plugin):
@@ -276,6 +285,7 @@ class Registry:
             or info.previews
             or any(owner is info for _, owner in self.commands.values())
             or any(owner is info for _, owner in self.graph_readers)
+            or any(owner is info for _, owner in self.subgraph_sources)
         )
 
     def _add_port_type(self, info: PluginInfo, port_type: PortType) -> None:

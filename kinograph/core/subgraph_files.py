@@ -135,6 +135,10 @@ class SubgraphMissing(KinographError):
     """A subgraph source that names no readable file (kept like an unknown node type)."""
 
 
+class SubgraphRecursion(GraphError):
+    """A subgraph that contains itself, directly or through others: a load error."""
+
+
 def missing_problem(where: str, source: str) -> Problem:
     """What a group whose subgraph file is missing says in validation: what, and why."""
     try:
@@ -187,7 +191,7 @@ class SubgraphLoader:
         :class:`SubgraphMissing` when there is no such file."""
         if source in self._reading:
             chain = " -> ".join([*self._reading[self._reading.index(source):], source])
-            raise GraphError(Problem(
+            raise SubgraphRecursion(Problem(
                 self._where(), f"subgraph {source!r} contains itself ({chain})",
                 "a subgraph cannot use itself, directly or through other subgraphs: remove that group from its file",
             ))
@@ -243,8 +247,10 @@ class SubgraphLoader:
         node.ref = ref
         try:
             loaded = self.load(ref.source)
-        except SubgraphMissing:
-            return  # kept as saved, like a node of a missing plugin; validation names it
+        except SubgraphRecursion:
+            raise
+        except (SubgraphMissing, GraphError):
+            return  # kept as saved, like a node of a missing plugin; validation names why
         node.subgraph = loaded.subgraph
         node.version = loaded.version
         where = self._where()
