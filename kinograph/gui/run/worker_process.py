@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import multiprocessing
+import multiprocessing.spawn
 import os
 import pickle
 import runpy
@@ -19,7 +20,7 @@ import signal
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,8 @@ class RunProcessHandle:
         self.stopping = False
 
     def start(self) -> None:
-        self.process.start()
+        with _without_main_module():
+            self.process.start()
         # Only the process keeps its ends: when it dies, reading here sees the end of the pipe.
         self._commands_in.close()
         self._messages_out.close()
@@ -147,6 +149,35 @@ class RunProcessHandle:
             callback(self, value)
         except RuntimeError:  # the receiver (a Qt object) is gone: the window closed
             pass
+
+
+_START_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_main_module() -> Iterator[None]:
+    """Start a spawn process that does not import this program's ``__main__`` again.
+
+    ``spawn`` normally re-runs the parent's main script in the child (as ``__mp_main__``), so
+    that functions defined there can be unpickled. The run process needs nothing from it (it
+    runs ``worker_main.py`` by path and imports plugins by name), and re-running it costs
+    time, fails outright when the editor was started from standard input, and would run an
+    unguarded script's body (a second editor) in the run process.
+    """
+    with _START_LOCK:
+        original = multiprocessing.spawn.get_preparation_data
+
+        def prepared(name: str) -> dict[str, Any]:
+            data = original(name)
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+            return data
+
+        multiprocessing.spawn.get_preparation_data = prepared  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            multiprocessing.spawn.get_preparation_data = original  # type: ignore[assignment]
 
 
 def describe_exit(code: int | None) -> tuple[str, str]:
