@@ -7,6 +7,7 @@ must work.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from pathlib import Path
 
@@ -109,7 +110,14 @@ def test_the_run_process_stays_and_keeps_its_models_between_runs(qtbot, run_wind
     run_window.view.select_only([features_node])
     controller = run_window.run_features.controller
 
+    kinds: list[tuple[str, str | None]] = []
+    controller.event.connect(lambda e: kinds.append((e.kind, e.node_id)))
     first = run_and_wait(qtbot, run_window, selected=True)
+    # Events arrive in the order the run emitted them.
+    assert kinds[0][0] == "run_started" and kinds[-1][0] == "run_finished"
+    for node in (load, features_node):
+        assert kinds.index(("node_started", node)) < kinds.index(("node_finished", node))
+    assert kinds.index(("node_finished", load)) < kinds.index(("node_started", features_node))
     assert first.states[features_node] == "done", first.failures
     stats = dict(controller.stats)
     assert stats["model_loads"] >= 1
@@ -124,3 +132,36 @@ def test_the_run_process_stays_and_keeps_its_models_between_runs(qtbot, run_wind
     assert controller.stats["pid"] == stats["pid"]  # the same process ...
     assert controller.stats["model_loads"] == stats["model_loads"]  # ... did not load the ResNet again
     assert controller.stats["runs"] == stats["runs"] + 1
+
+
+def test_closing_the_window_ends_its_run_process(qtbot, run_window, tmp_path: Path) -> None:
+    add_pattern_to_video(run_window, tmp_path / "v.mp4", frames=4, size=(32, 24))
+    assert run_and_wait(qtbot, run_window).status == "finished"
+    assert run_window.run_features.controller.process_pid is not None
+    assert multiprocessing.active_children()
+    run_window.close()  # as the user closes it (nothing unsaved is asked about: "discard")
+    qtbot.waitUntil(lambda: not multiprocessing.active_children(), timeout=5000)
+    assert run_window.run_features.controller.process_pid is None
+
+
+def test_a_plugin_the_run_process_cannot_import_is_named_in_the_log(qtbot, registry, run_window,
+                                                                     tmp_path: Path) -> None:
+    from kinograph.api import NUMBER, Node, Output, hookimpl
+
+    class Seven(Node):
+        type_id = "localpack.seven"
+        outputs = [Output("value", NUMBER)]
+
+        def run(self, ctx, **inputs):
+            return {"value": 7}
+
+    class Local:  # defined inside a function: the run process cannot import it by name
+        @hookimpl
+        def kinograph_nodes(self) -> list:
+            return [Seven]
+
+    assert not registry.register_plugin(Local(), "local-pack").errors
+    add_pattern_to_video(run_window, tmp_path / "v.mp4", frames=2, size=(16, 16))
+    assert run_and_wait(qtbot, run_window).status == "finished"  # the other plugins still run
+    assert any("local-pack" in line and "cannot be loaded by the run process" in line
+               for line in run_window.run_features.log.texts())

@@ -166,3 +166,24 @@ def test_a_plugin_preview_of_its_own_port_type_is_drawn_in_the_viewer(qtbot, reg
     series = viewer.metrics.plot.series  # drawn from what the plugin's render returned, in the run process
     assert set(series) == {"red", "green"}
     assert series["red"][0] < series["red"][-1] and series["green"][0] > series["green"][-1]
+
+
+def test_previews_from_the_run_process_are_small() -> None:
+    from PySide6.QtGui import QImage
+
+    from kinograph.gui.run.previews import VIEW_MAX_SIDE, ArrayPreview, ImagePreview, TextPreview
+
+    photo = np.zeros((1800, 3000, 3), dtype=np.uint8)
+    photo[:, 1500:] = (10, 200, 30)
+    shown = from_wire(wire_preview(photo))
+    assert isinstance(shown, ImagePreview) and (shown.width, shown.height) == (3000, 1800)
+    image = QImage.fromData(shown.png, "PNG")
+    assert max(image.width(), image.height()) == VIEW_MAX_SIDE  # downscaled, aspect kept
+    assert abs(image.width() / image.height() - 3000 / 1800) < 0.01
+    assert image.pixelColor(image.width() - 5, 5).green() == 200
+    features = from_wire(wire_preview(np.arange(2 * 100_000, dtype=np.float32).reshape(2, 100_000)))
+    assert isinstance(features, ArrayPreview) and features.shape == (2, 100_000)
+    assert len(features.values) == 256 and features.stats[1] == 199_999.0
+    big = from_wire(wire_preview(list(range(200_000))))  # a big plain value is summarised
+    assert isinstance(big, TextPreview) and len(big.text) <= 20_000
+    assert from_wire(wire_preview([1.5, "a", {"k": 2}])) == [1.5, "a", {"k": 2}]  # small ones cross as they are
