@@ -214,7 +214,7 @@ class RunController(QObject):
         process, self._process = self._process, None
         self._run = None
         if process is not None:
-            process.stop()
+            process.stop(timeout=1.0)
 
     # -- the run process --
 
