@@ -165,3 +165,15 @@ def test_a_plugin_the_run_process_cannot_import_is_named_in_the_log(qtbot, regis
     assert run_and_wait(qtbot, run_window).status == "finished"  # the other plugins still run
     assert any("local-pack" in line and "cannot be loaded by the run process" in line
                for line in run_window.run_features.log.texts())
+
+
+def test_the_device_box_asks_the_run_process_for_devices(qtbot, run_window) -> None:
+    features = run_window.run_features
+    assert features.controller.process_pid is None  # warm-up is off in the tests: nothing started yet
+    with qtbot.waitSignal(features.controller.devices_found, timeout=30000) as blocker:
+        features.device_box.look_up()  # what opening the box does
+    assert blocker.args[0][:2] == ["auto", "cpu"]
+    assert features.controller.process_pid is not None  # found there (torch loads there, if at all)
+    box = features.device_box
+    assert [box.itemText(i) for i in range(box.count())] == blocker.args[0]
+    assert box.currentText() == "auto"

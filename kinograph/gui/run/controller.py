@@ -118,6 +118,8 @@ class RunController(QObject):
     notice = Signal(str, str)
     #: The run process reported its state (pid, runs, model loads, loaded libraries): a dict.
     process_stats = Signal(object)
+    #: The devices the run process can run on (``["auto", "cpu", "cuda:0", ...]``).
+    devices_found = Signal(list)
 
     # From the reader thread of a run process; queued to the GUI thread, in order.
     _message = Signal(object, object)
@@ -188,6 +190,14 @@ class RunController(QObject):
         if not self._closed:
             self._ensure_process().send(("warm", list(modules)))
 
+    def look_up_devices(self) -> None:
+        """Ask the run process which devices it can use; :attr:`devices_found` answers.
+
+        Finding CUDA or MPS devices imports torch: the run process does it, never the editor.
+        """
+        if not self._closed:
+            self._ensure_process().send(("devices",))
+
     def forget(self) -> None:
         """The window took another graph: drop all results and cancel a run of the old one."""
         self.generation += 1
@@ -247,6 +257,9 @@ class RunController(QObject):
                 self.notice.emit("The run process could not load every plugin: "
                                  + "; ".join(f"{name}: {error}" for name, error in problems), "")
             self.process_stats.emit(dict(self.stats))
+            return
+        if kind == "devices":
+            self.devices_found.emit([str(name) for name in message[1]])
             return
         if run is None or message[1] != run.id:
             return

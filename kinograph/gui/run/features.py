@@ -20,7 +20,7 @@ from kinograph.gui.run.badges import RunBadges
 from kinograph.gui.run.controller import RunController
 from kinograph.gui.run.warmup import LibraryWarmup
 from kinograph.gui.viewer import ViewerPanel
-from kinograph.host import Event, RunResult, available_devices
+from kinograph.host import Event, RunResult
 
 if TYPE_CHECKING:
     from kinograph.gui.main_window import MainWindow
@@ -31,21 +31,27 @@ __all__ = ["RunFeatures", "attach_run_features"]
 class DeviceBox(QComboBox):
     """The device selector: auto and cpu at once; CUDA/MPS devices are looked up when it opens.
 
-    Finding GPUs imports torch (a second or more), so it waits until the user asks.
+    Finding GPUs imports torch (a second or more), so the run process does it, and only once
+    the user opens the box; the devices it finds are added as they arrive (the open list too).
     """
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: RunController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.addItems(["auto", "cpu"])
         self.setToolTip("Device to run on (auto: CUDA, then MPS, then the CPU)")
         self._looked_up = False
+        self.controller = controller
+        controller.devices_found.connect(self.add_devices)
 
     def look_up(self) -> None:
         if self._looked_up:
             return
         self._looked_up = True
+        self.controller.look_up_devices()
+
+    def add_devices(self, devices: list[str]) -> None:
         current = self.currentText()
-        for device in available_devices():
+        for device in devices:
             if self.findText(device) < 0:
                 self.addItem(device)
         self.setCurrentText(current)
@@ -95,7 +101,7 @@ class RunFeatures(QObject):
             "run_selected", "Run selected", "Run only what the selected nodes need", self.run_selected)
         self.cancel_action = self._action("cancel_run", "■ Cancel", "Cancel the run", self.cancel)
         self.cancel_action.setEnabled(False)
-        self.device_box = DeviceBox(window)
+        self.device_box = DeviceBox(self.controller, window)
         self.device_box.currentTextChanged.connect(self._device_chosen)
         self.run_state = QLabel("", window)
         self.run_state.setStyleSheet("color: #9aa0a6; padding: 0 6px;")

@@ -14,10 +14,10 @@ cache stay loaded between them, so a second run does not load the ResNet again.
 Messages, each one pickled tuple:
 
 - editor -> here: ``("run", run_id, request)``, ``("cancel", run_id)``, ``("warm", modules)``,
-  ``("stop",)``;
+  ``("devices",)``, ``("stop",)``;
 - here -> editor: ``("ready", info)``, ``("event", run_id, kind, node_id, data, time)``,
   ``("done", run_id, result, thumbnails, stats)``, ``("refused", run_id, message, details)``,
-  ``("warmed", info)``.
+  ``("warmed", info)``, ``("devices", names)``.
 
 Events go out in the order the run emits them; only ``node_progress`` events of one node are
 merged when they come faster than :data:`PROGRESS_INTERVAL` (the last one always goes out before
@@ -51,6 +51,7 @@ from kinograph.host import (
     RunOptions,
     RunResult,
     Session,
+    available_devices,
 )
 
 #: The ``__name__`` this file runs under in the run process (see the module docstring).
@@ -192,6 +193,14 @@ class RunProcess:
                     token.cancel()
             elif kind == "warm":
                 self.jobs.put(("warm", list(message[1])))
+            elif kind == "devices":
+                # Answered here, not after the run in progress: finding GPUs may import torch,
+                # which is why the editor asks this process rather than doing it itself.
+                try:
+                    devices = available_devices()
+                except Exception:
+                    devices = ["auto", "cpu"]
+                self.outbox.send(("devices", devices))
             elif kind == "stop":
                 break
         # The editor asked us to stop, or is gone: stop the run and leave. A node that ignores
