@@ -391,7 +391,13 @@ def test_kill_9_leftovers_are_swept_by_the_next_run(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     assert [p.name.startswith(f".video.partial-{proc.pid}") for p in (tmp_path / "out").iterdir()] == [True]
-    assert [p.name.startswith(f"kinograph-run-{proc.pid}-") for p in temp_root.iterdir()] == [True]
+    # A run makes its temporary folder only when a node asks for one (these nodes do not):
+    # leave the folder such a node would have left, named after the killed process.
+    left = temp_root / f"kinograph-run-{proc.pid}-x1y2"
+    (left / "node-abc").mkdir(parents=True)
+    (left / "node-abc" / "frame.png").write_bytes(b"...")
+    alive = temp_root / f"kinograph-run-{os.getpid()}-live"  # a live process's: never touched
+    alive.mkdir()
     short = json.loads(graph.read_text())
     short["nodes"]["pattern"]["params"]["frames"] = 2
     graph.write_text(json.dumps(short))
@@ -404,7 +410,7 @@ def test_kill_9_leftovers_are_swept_by_the_next_run(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["video.mp4"]
-    assert list(temp_root.iterdir()) == []
+    assert list(temp_root.iterdir()) == [alive]
 
 
 def test_run_folders_of_dead_processes_are_swept(tmp_path: Path, live_pid: int, monkeypatch) -> None:

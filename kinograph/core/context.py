@@ -169,6 +169,18 @@ def new_run_folder(root: Path | None = None) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{RUN_FOLDER_PREFIX}{os.getpid()}-", dir=root))
 
 
+_SWEPT_ROOTS: set[str] = set()
+
+
+def sweep_stale_run_folders_once(root: Path | None = None) -> None:
+    """Sweep dead runs' folders the first time this process runs a graph (once is enough: a
+    folder left by a run of this process would belong to a live process)."""
+    root = root or Path(tempfile.gettempdir())
+    if str(root) not in _SWEPT_ROOTS:
+        _SWEPT_ROOTS.add(str(root))
+        sweep_stale_run_folders(root)
+
+
 def sweep_stale_run_folders(root: Path) -> list[Path]:
     """Remove this user's ``kinograph-run-<pid>-*`` folders in ``root`` whose process is gone.
 

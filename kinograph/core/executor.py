@@ -20,7 +20,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from kinograph.core.cache import StreamCache, ValueCache
-from kinograph.core.context import CancelToken, ModelStore, RunContext, new_run_folder
+from kinograph.core.context import (
+    CancelToken,
+    ModelStore,
+    RunContext,
+    new_run_folder,
+    sweep_stale_run_folders_once,
+)
 from kinograph.core.devices import choose_device
 from kinograph.core.errors import Cancelled, NodeFailure, UpstreamFailed, shown
 from kinograph.core.fan_out import FanOut
@@ -87,6 +93,7 @@ class Executor:
 
     def execute(self) -> RunResult:
         started = time.perf_counter()
+        sweep_stale_run_folders_once()  # killed runs' temporary folders, even if this run makes none
         try:
             self.take_cached_outputs()
             self.recorder.run_started(
