@@ -33,6 +33,8 @@ from kinograph.core.graph_file import (
     graph_schema,
     validation_problems,
 )
+from kinograph.core.grouping import Grouping, Ungrouping, check_grouping
+from kinograph.core.inner_graph import HiddenParam, InnerGraph
 from kinograph.core.links import port_accepts, reachable
 from kinograph.core.overrides import apply_overrides, parse_override
 from kinograph.core.param_ports import exposable_params, node_inputs
@@ -49,6 +51,15 @@ from kinograph.core.registry import (
 from kinograph.core.results import Failure, NodeState, RunOptions, RunResult, RunStatus
 from kinograph.core.scheduler import Session, run_graph
 from kinograph.core.signals import Stop, stop_on_signals
+from kinograph.core.subgraph_files import (
+    LibraryEntry,
+    save_subgraph,
+    subgraph_library,
+    subgraph_node,
+    subgraphs_dir,
+    user_source,
+)
+from kinograph.core.subgraphs import INPUTS_TYPE, OUTPUTS_TYPE, SEPARATOR, SUBGRAPH_TYPE, SubgraphRef
 from kinograph.core.validation import validate
 
 
@@ -65,8 +76,12 @@ def validate_graph(graph: Graph) -> list[Problem]:
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "INPUTS_TYPE",
     "MESSAGE_LIMIT",
     "NAME_PATTERN",
+    "OUTPUTS_TYPE",
+    "SEPARATOR",
+    "SUBGRAPH_TYPE",
     "XKEY",
     "CancelToken",
     "ChangeKind",
@@ -81,7 +96,11 @@ __all__ = [
     "GraphFile",
     "GraphNode",
     "GraphReader",
+    "Grouping",
+    "HiddenParam",
+    "InnerGraph",
     "KinographError",
+    "LibraryEntry",
     "Link",
     "LinkRefused",
     "NodeState",
@@ -95,11 +114,14 @@ __all__ = [
     "Session",
     "Stop",
     "StreamCache",
+    "SubgraphRef",
+    "Ungrouping",
     "apply_overrides",
     "atomic_write_text",
     "available_devices",
     "builtin_plugins",
     "cache_dir",
+    "check_grouping",
     "dump_graph_file",
     "expand_targets",
     "exposable_params",
@@ -114,10 +136,15 @@ __all__ = [
     "reset_registry",
     "resolve_param_paths",
     "run_graph",
+    "save_subgraph",
     "settings_dir",
     "shown",
     "stop_on_signals",
     "strict_mode",
+    "subgraph_library",
+    "subgraph_node",
+    "subgraphs_dir",
+    "user_source",
     "validate",
     "validate_graph",
     "validation_problems",

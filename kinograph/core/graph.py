@@ -596,21 +596,11 @@ class Graph(GraphReading):
     def add_subgraph(self, source: str, node_id: str | None = None, pos: tuple[float, float] | None = None) -> GraphNode:
         """Add a group that uses the reusable subgraph file ``source`` (``user:NAME.json`` or
         ``package://DIST/PATH``); :meth:`remove_node` is the inverse."""
-        from kinograph.core.inner_graph import SubgraphReading
-        from kinograph.core.subgraph_files import SubgraphLoader
+        from kinograph.core.subgraph_files import subgraph_node
 
-        loaded = SubgraphLoader(self.registry).load(source)
-        node_id = node_id or self.new_id(re.sub(r"\W+", "_", loaded.subgraph.title.lower()).strip("_") or "group")
-        if not _NAME.match(node_id):
-            raise GraphError(Problem(f"nodes.{node_id}", "node ids must match [A-Za-z_][A-Za-z0-9_-]*"))
-        node = GraphNode(node_id, SUBGRAPH_TYPE, loaded.version, {}, {}, subgraph=loaded.subgraph, ref=loaded.ref)
-        cls = group_class(node, SubgraphReading(loaded.subgraph, self.registry, self.base_dir).node_class)
-        if cls is not None:
-            node.params = param_defaults(cls)
-        if pos is not None:
-            node.ui["pos"] = [float(pos[0]), float(pos[1])]
+        node = subgraph_node(self, source, node_id, pos)
         self.insert_node(node)
-        return self.nodes[node_id]
+        return self.nodes[node.id]
 
     def set_subgraph_ref(self, group_id: str, ref: SubgraphRef | None) -> SubgraphRef | None:
         """Make a group use a reusable subgraph file (its content stays as it is), or, with None,

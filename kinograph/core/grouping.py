@@ -69,10 +69,16 @@ def unique_name(stem: str, taken: Iterable[str]) -> str:
     return f"{stem}{n}"
 
 
-def group_nodes(graph: Graph, node_ids: Iterable[str], group_id: str | None = None) -> Grouping:
-    """Move ``node_ids`` into a new group node; see :meth:`Graph.group_nodes`."""
-    from kinograph.core.graph import GraphNode, Link
+def check_new_id(graph: Graph, node_id: str, freed: Iterable[str] = ()) -> None:
+    """Refuse an id that is not a valid node id or is taken (``freed``: ids about to go)."""
+    if not _NAME.match(node_id):
+        raise GraphError(Problem(f"nodes.{node_id}", "node ids must match [A-Za-z_][A-Za-z0-9_-]*"))
+    if node_id in graph.nodes and node_id not in set(freed):
+        raise GraphError(Problem(f"nodes.{node_id}", "a node with this id already exists"))
 
+
+def check_grouping(graph: Graph, node_ids: Iterable[str], group_id: str) -> list[str]:
+    """The nodes :func:`group_nodes` would group, in file order; GraphError when it would refuse."""
     chosen = set(node_ids)
     missing = sorted(chosen - set(graph.nodes))
     if missing:
@@ -84,12 +90,19 @@ def group_nodes(graph: Graph, node_ids: Iterable[str], group_id: str | None = No
         if graph.nodes[node_id].type in (INPUTS_TYPE, OUTPUTS_TYPE):
             raise GraphError(Problem(f"nodes.{node_id}", "the group's inputs and outputs cannot go into a group",
                                      "leave them out of the selection"))
-    group_id = group_id or graph.new_id("group")
-    if not _NAME.match(group_id):
-        raise GraphError(Problem(f"nodes.{group_id}", "node ids must match [A-Za-z_][A-Za-z0-9_-]*"))
-    if group_id in graph.nodes and group_id not in chosen:
-        raise GraphError(Problem(f"nodes.{group_id}", "a node with this id already exists"))
+    check_new_id(graph, group_id, ids)
     _refuse_loops(graph, ids)
+    return ids
+
+
+def group_nodes(graph: Graph, node_ids: Iterable[str], group_id: str | None = None) -> Grouping:
+    """Move ``node_ids`` into a new group node; see :meth:`Graph.group_nodes`."""
+    from kinograph.core.graph import GraphNode, Link
+
+    node_ids = list(node_ids)
+    group_id = group_id or graph.new_id("group")
+    ids = check_grouping(graph, node_ids, group_id)
+    chosen = set(ids)
 
     indexed = list(enumerate(graph.links))
     incoming = [(i, lk) for i, lk in indexed if lk.target_node in chosen and lk.source_node not in chosen]

@@ -27,6 +27,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
@@ -238,7 +239,7 @@ class SubgraphLoader:
                 node.subgraph = self.build(entry.subgraph)
             elif entry.ref is not None:
                 self._referenced(node, SubgraphRef(entry.ref.source, entry.ref.version, entry.ref.hash))
-            node.params = {**self._defaults(node), **node.params}
+            node.params = {**self.defaults(node), **node.params}
         finally:
             self._path.pop()
         return node
@@ -269,7 +270,8 @@ class SubgraphLoader:
         self.warnings.append(Problem(where, note, "save the graph to record the update"))
         node.ref = loaded.ref
 
-    def _defaults(self, node: GraphNode) -> dict[str, Any]:
+    def defaults(self, node: GraphNode) -> dict[str, Any]:
+        """The values a group's params take when none are saved (the inner nodes' own)."""
         from kinograph.core.graph import param_defaults
         from kinograph.core.inner_graph import SubgraphReading
         from kinograph.core.subgraphs import group_class
@@ -281,6 +283,22 @@ class SubgraphLoader:
 
     def _where(self) -> str:
         return f"nodes.{'/'.join(self._path)}" if self._path else ""
+
+
+def subgraph_node(graph: Graph, source: str, node_id: str | None = None, pos: tuple[float, float] | None = None) -> GraphNode:
+    """A new group node using the reusable subgraph file ``source`` (not yet in ``graph``): its
+    id from the subgraph's name unless given, its params at the file's defaults."""
+    from kinograph.core.graph import GraphNode
+    from kinograph.core.grouping import check_new_id
+
+    loaded = SubgraphLoader(graph.registry).load(source)
+    node_id = node_id or graph.new_id(re.sub(r"\W+", "_", loaded.subgraph.title.lower()).strip("_") or "group")
+    check_new_id(graph, node_id)
+    node = GraphNode(node_id, SUBGRAPH_TYPE, loaded.version, {}, {}, subgraph=loaded.subgraph, ref=loaded.ref)
+    node.params = SubgraphLoader(graph.registry).defaults(node)
+    if pos is not None:
+        node.ui["pos"] = [float(pos[0]), float(pos[1])]
+    return node
 
 
 def migrate_group_params(node: GraphNode, loaded: LoadedSubgraph, saved_version: int) -> dict[str, Any]:

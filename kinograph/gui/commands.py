@@ -14,7 +14,18 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from kinograph.api import GraphError
-from kinograph.host import Connection, Graph, GraphNode, Link, RemovedNode
+from kinograph.host import (
+    Connection,
+    Graph,
+    GraphNode,
+    Grouping,
+    HiddenParam,
+    InnerGraph,
+    Link,
+    RemovedNode,
+    SubgraphRef,
+    Ungrouping,
+)
 
 _MERGE_PARAM = 4101
 _MERGE_META = 4102
@@ -275,3 +286,99 @@ class SetMetaCommand(GraphCommand):
 
     def undo(self) -> None:
         self.graph.set_meta(self.key, copy.deepcopy(self.old) if self.had_key else None)
+
+
+# -- groups (subgraphs) ---------------------------------------------------------------------------
+
+
+class GroupCommand(GraphCommand):
+    """Move nodes into a new group (Ctrl+G); undo puts every node and link back at its place."""
+
+    def __init__(self, graph: Graph, node_ids: list[str], group_id: str) -> None:
+        super().__init__(graph, f"Group {len(node_ids)} node{'s' if len(node_ids) != 1 else ''}")
+        self.node_ids, self.group_id = list(node_ids), group_id
+        self._done: Grouping | None = None
+
+    def redo(self) -> None:
+        self._done = self.graph.group_nodes(self.node_ids, self.group_id)
+
+    def undo(self) -> None:
+        if self._done is not None:
+            self.graph.undo_group(self._done)
+
+
+class UngroupCommand(GraphCommand):
+    """Put a group's nodes in its place (Ctrl+Alt+G); undo puts the group back exactly."""
+
+    def __init__(self, graph: Graph, group_id: str) -> None:
+        super().__init__(graph, f"Ungroup {group_id}")
+        self.group_id = group_id
+        self._done: Ungrouping | None = None
+        self.node_ids: tuple[str, ...] = ()
+
+    def redo(self) -> None:
+        self._done = self.graph.ungroup(self.group_id)
+        self.node_ids = self._done.node_ids
+
+    def undo(self) -> None:
+        if self._done is not None:
+            self.graph.undo_ungroup(self._done)
+
+
+class AddSubgraphCommand(GraphCommand):
+    """Add a group that uses a reusable subgraph file (from the palette or the search)."""
+
+    def __init__(self, graph: Graph, source: str, node_id: str, pos: tuple[float, float] | None, title: str) -> None:
+        super().__init__(graph, f"Add {title}")
+        self.source, self.node_id, self.pos = source, node_id, pos
+        self._node: GraphNode | None = None
+
+    def redo(self) -> None:
+        if self._node is None:
+            self._node = copy.deepcopy(self.graph.add_subgraph(self.source, self.node_id, self.pos))
+        else:
+            self.graph.insert_node(self._node)  # the content as first read, not the file's latest
+
+    def undo(self) -> None:
+        self.graph.remove_node(self.node_id)
+
+
+class SetSubgraphRefCommand(GraphCommand):
+    """Make a group use a reusable file (after Save as reusable), or keep it local (Make local)."""
+
+    def __init__(self, graph: Graph, group_id: str, ref: SubgraphRef | None, text: str) -> None:
+        super().__init__(graph, text)
+        self.group_id = group_id
+        self.new = copy.deepcopy(ref)
+        self.old = copy.deepcopy(graph.nodes[group_id].ref)
+
+    def redo(self) -> None:
+        self.graph.set_subgraph_ref(self.group_id, self.new)
+
+    def undo(self) -> None:
+        self.graph.set_subgraph_ref(self.group_id, self.old)
+
+
+class ShowOnGroupCommand(GraphCommand):
+    """Show an inner param on its group (the group's value is then the one a run uses), or stop."""
+
+    def __init__(self, graph: InnerGraph, node_id: str, param: str, shown: bool) -> None:
+        super().__init__(graph, f"{'Show' if shown else 'Hide'} {node_id}.{param} on the group")
+        self.inner = graph
+        self.node_id, self.param, self.shown = node_id, param, shown
+        self._name: str | None = None
+        self._hidden: HiddenParam | None = None
+
+    def redo(self) -> None:
+        if self.shown:
+            self._name = self.inner.expose_on_group(self.node_id, self.param, self._name)
+        else:
+            shown = self.inner.interface.param_of(self.node_id, self.param)
+            if shown is not None:
+                self._hidden = self.inner.hide_from_group(shown.name)
+
+    def undo(self) -> None:
+        if self.shown and self._name is not None:
+            self.inner.hide_from_group(self._name)
+        elif not self.shown and self._hidden is not None:
+            self.inner.restore_group_param(self._hidden)

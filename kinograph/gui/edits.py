@@ -13,11 +13,21 @@ from typing import Any
 from pydantic import ValidationError
 from PySide6.QtGui import QUndoStack
 
-from kinograph.api import GraphError
+from kinograph.api import GraphError, KinographError
 from kinograph.gui import commands
 from kinograph.gui.clipboard import fragment_json, fragment_nodes
 from kinograph.gui.editor_state import compact, editor_state, link_key
-from kinograph.host import NAME_PATTERN, Graph, Link, exposable_params, validation_problems
+from kinograph.host import (
+    NAME_PATTERN,
+    Graph,
+    InnerGraph,
+    Link,
+    SubgraphRef,
+    check_grouping,
+    exposable_params,
+    subgraph_node,
+    validation_problems,
+)
 
 _NAME = re.compile(NAME_PATTERN)
 
@@ -214,6 +224,65 @@ class GraphEditor:
             self.stack.push(commands.SetParamCommand(self.graph, node_id, name, old, value))
         except GraphError as exc:
             return exc.describe()
+        return None
+
+    # -- groups (subgraphs) --
+
+    def group(self, node_ids: Iterable[str]) -> tuple[str | None, str | None]:
+        """Group nodes (Ctrl+G): (the new group's id, None), or (None, why not)."""
+        ids = [n for n in node_ids if n in self.graph.nodes]
+        group_id = self.graph.new_id("group")
+        try:
+            check_grouping(self.graph, ids, group_id)  # refuse before the undo stack runs it
+        except GraphError as exc:
+            return None, "; ".join(p.message for p in exc.problems)
+        self.stack.push(commands.GroupCommand(self.graph, ids, group_id))
+        return group_id, None
+
+    def ungroup(self, node_ids: Iterable[str]) -> list[str]:
+        """Ungroup the selected groups (Ctrl+Alt+G); returns the ids of the nodes put back."""
+        groups = [n for n in node_ids if n in self.graph.nodes and self.graph.nodes[n].subgraph is not None]
+        if not groups:
+            return []
+        placed: list[str] = []
+        self.stack.beginMacro(f"Ungroup {', '.join(groups)}")
+        for group_id in groups:
+            command = commands.UngroupCommand(self.graph, group_id)
+            self.stack.push(command)
+            placed.extend(command.node_ids)
+        self.stack.endMacro()
+        return placed
+
+    def add_subgraph(self, source: str, pos: tuple[float, float] | None = None) -> tuple[str | None, str | None]:
+        """Add a group using a reusable subgraph file: (its id, None), or (None, why not)."""
+        try:
+            node = subgraph_node(self.graph, source, None, pos)  # read now: a bad file is refused here
+        except KinographError as exc:
+            return None, str(exc).splitlines()[0]
+        title = node.subgraph.title if node.subgraph is not None else source
+        self.stack.push(commands.AddSubgraphCommand(self.graph, source, node.id, pos, title))
+        return node.id, None
+
+    def set_subgraph_ref(self, group_id: str, ref: SubgraphRef | None, text: str) -> None:
+        """Link a group to a reusable file, or keep its content here (``ref`` None: Make local)."""
+        if group_id in self.graph.nodes and self.graph.nodes[group_id].ref != ref:
+            self.stack.push(commands.SetSubgraphRefCommand(self.graph, group_id, ref, text))
+
+    def show_on_group(self, node_id: str, param: str, shown: bool) -> str | None:
+        """Inside a group: show an inner param on the group, or stop (its link outside goes too)."""
+        inner = self.graph
+        if not isinstance(inner, InnerGraph):
+            return "only a node inside a group can show a param on it"
+        current = inner.interface.param_of(node_id, param)
+        if shown == (current is not None):
+            return None
+        self.stack.beginMacro(f"{'Show' if shown else 'Hide'} {node_id}.{param} on the group")
+        if current is not None:  # a link outside into the group's param goes first
+            parent = inner.parent
+            for link in [lk for lk in parent.links_into(inner.group_id) if lk.target_port == current.name]:
+                self.stack.push(commands.DisconnectCommand(parent, link))
+        self.stack.push(commands.ShowOnGroupCommand(inner, node_id, param, shown))
+        self.stack.endMacro()
         return None
 
     # -- clipboard --

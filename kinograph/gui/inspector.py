@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QScrollArea,
     QSlider,
     QSpinBox,
@@ -35,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from kinograph.gui import theme
 from kinograph.gui.edits import GraphEditor
-from kinograph.host import XKEY, ChangeKind, GraphChange, exposable_params
+from kinograph.host import SUBGRAPH_TYPE, XKEY, ChangeKind, GraphChange, InnerGraph, exposable_params
 
 INT_LIMIT = 2**31 - 1
 FLOAT_LIMIT = 1e12
@@ -84,6 +85,9 @@ class Inspector(QScrollArea):
 
     #: The shown node got a new id (the window selects it again under that id).
     renamed = Signal(str)
+    #: A group's buttons: enter it, or save it as a reusable subgraph file (the window does both).
+    enter_group = Signal(str)
+    save_reusable = Signal(str)
 
     def __init__(self, editor: GraphEditor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,6 +101,14 @@ class Inspector(QScrollArea):
         self._unsubscribe = self.graph.subscribe(self._on_change)
         self.show_node(None)
 
+    def set_editor(self, editor: GraphEditor) -> None:
+        """Edit another graph level (entering or leaving a group)."""
+        self._unsubscribe()
+        self.editor = editor
+        self.graph = editor.graph
+        self._unsubscribe = self.graph.subscribe(self._on_change)
+        self.show_node(None)
+
     # -- building --
 
     def show_node(self, node_id: str | None) -> None:
@@ -104,6 +116,7 @@ class Inspector(QScrollArea):
         self.node_id = node_id if node_id in self.graph.nodes else None
         self.fields = {}
         self.port_toggles: dict[str, QCheckBox] = {}
+        self.group_toggles: dict[str, QCheckBox] = {}
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -112,7 +125,7 @@ class Inspector(QScrollArea):
             self._set_body(body)
             return
         node = self.graph.nodes[self.node_id]
-        cls = self.graph.registry.node(node.type)
+        cls = self.graph.node_class(self.node_id)  # a group's class is made from its content
         title = QLabel(f"{theme.category_glyph(cls.category) if cls else '⚠'}  "
                        f"{cls.title() if cls else node.type}")
         title.setProperty("role", "title")
@@ -122,8 +135,10 @@ class Inspector(QScrollArea):
         sub.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(sub)
         layout.addLayout(self._id_row())
+        if node.type == SUBGRAPH_TYPE:
+            layout.addWidget(self._group_box(node, cls is not None))
         if cls is None:
-            layout.addWidget(self._missing_box(node.plugin or {}, node.params))
+            layout.addWidget(self._missing_box(node.plugin or {}, node.params, node.ref.source if node.ref else ""))
             self._set_body(body)
             return
         if cls.description:
@@ -143,6 +158,7 @@ class Inspector(QScrollArea):
         required = set(schema.get("required", []))
         exposable = set(exposable_params(cls))
         feeding = {link.target_port: link for link in self.graph.links_into(self.node_id)}
+        interface = self.graph.interface if isinstance(self.graph, InnerGraph) else None
         for name, raw in schema.get("properties", {}).items():
             prop = resolve(schema, raw)
             field = self._make_field(name, prop)
@@ -169,6 +185,11 @@ class Inspector(QScrollArea):
                 box_layout.addWidget(self._port_toggle(name, name in node.exposed, feeding.get(name)))
                 if name in feeding:  # the link gives the value at run time
                     field.widget.setEnabled(False)
+            if interface is not None:
+                shown = interface.param_of(self.node_id, name)
+                box_layout.addWidget(self._group_toggle(name, shown.name if shown else None))
+                if shown is not None:  # the group's value is the one a run uses
+                    field.widget.setEnabled(False)
             form.addRow(label, box)
         layout.addLayout(form)
         if not self.fields:
@@ -190,6 +211,49 @@ class Inspector(QScrollArea):
         toggle.toggled.connect(lambda on: self.editor.set_param_port(node_id, name, on))
         self.port_toggles[name] = toggle
         return toggle
+
+    def _group_toggle(self, name: str, shown_as: str | None) -> QWidget:
+        """Inside a group: "on the group" shows the param on the group node (Houdini's promote)."""
+        toggle = QCheckBox(f"set on the group as {shown_as}" if shown_as else "on the group")
+        toggle.setProperty("role", "hint")
+        toggle.setChecked(shown_as is not None)
+        toggle.setToolTip(
+            "Show this param on the group node: it is then set there (and from the command line with "
+            "--set GROUP.PARAM=VALUE), and the group's value is the one a run uses."
+        )
+        node_id = self.node_id
+        toggle.toggled.connect(lambda on: self.editor.show_on_group(node_id, name, on))
+        self.group_toggles[name] = toggle
+        return toggle
+
+    def _group_box(self, node: Any, known: bool) -> QWidget:
+        """A group's own page: where its graph comes from, and what can be done with it."""
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 4, 0, 4)
+        if node.ref is not None:
+            text = f"Uses the reusable subgraph <b>{node.ref.source}</b> (version {node.ref.version})."
+        else:
+            text = "Its graph is kept in this file."
+        info = QLabel(text)
+        info.setWordWrap(True)
+        info.setProperty("role", "hint")
+        layout.addWidget(info)
+        row = QHBoxLayout()
+        node_id = node.id
+        buttons = [("Enter (Tab)", lambda: self.enter_group.emit(node_id), known),
+                   ("Ungroup", lambda: self.editor.ungroup([node_id]), known)]
+        if node.ref is not None:
+            buttons.append(("Make local", lambda: self.editor.set_subgraph_ref(node_id, None, f"Make {node_id} local"), known))
+        else:
+            buttons.append(("Save as reusable…", lambda: self.save_reusable.emit(node_id), known))
+        for text, slot, enabled in buttons:
+            button = QPushButton(text)
+            button.setEnabled(enabled)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+        layout.addLayout(row)
+        return box
 
     def _set_body(self, body: QWidget) -> None:
         # The old form may be mid-signal (an id edit that renamed the node): delete it later.
@@ -255,7 +319,7 @@ class Inspector(QScrollArea):
         nodes, links = len(self.graph.nodes), len(self.graph.links)
         return f"{nodes} node{'s' if nodes != 1 else ''}, {links} link{'s' if links != 1 else ''}"
 
-    def _missing_box(self, plugin: dict[str, Any], params: dict[str, Any]) -> QWidget:
+    def _missing_box(self, plugin: dict[str, Any], params: dict[str, Any], subgraph: str = "") -> QWidget:
         box = QWidget()
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 6, 0, 0)
@@ -264,6 +328,9 @@ class Inspector(QScrollArea):
                 + (f"Install the package <b>{package}</b>" if package else "Install the plugin that provides it")
                 + (f" (version {plugin['version']})" if plugin.get("version") else "")
                 + ". Its params are kept and saved unchanged.")
+        if subgraph:
+            text = (f"The subgraph file <b>{subgraph}</b> was not found (in the subgraphs folder or an installed "
+                    "package). The group is kept and saved unchanged.")
         label = QLabel(text)
         label.setWordWrap(True)
         label.setProperty("role", "error")
@@ -483,7 +550,7 @@ class Inspector(QScrollArea):
                 widget.setText(text) if isinstance(widget, QLineEdit) else widget.setPlainText(text)
                 widget.blockSignals(False)
         elif change.node_id == self.node_id and self.node_id is not None:
-            if change.kind == ChangeKind.PARAM_EXPOSED or (
+            if change.kind in (ChangeKind.PARAM_EXPOSED, ChangeKind.SUBGRAPH_CHANGED, ChangeKind.INTERFACE_CHANGED) or (
                 change.kind in (ChangeKind.LINK_ADDED, ChangeKind.LINK_REMOVED)
                 and change.link is not None
                 and change.link.target_port in self.port_toggles

@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kinograph.api import GraphError
+from kinograph.api import GraphError, KinographError
 from kinograph.gui import shortcuts
+from kinograph.gui.breadcrumbs import Breadcrumbs
 from kinograph.gui.editor_state import BACKDROP_COLORS, editor_state, link_key, new_item_id
 from kinograph.gui.edits import GraphEditor
 from kinograph.gui.files import OPEN_FILTER, SAVE_FILTER, RecentFiles, is_media, open_graph
@@ -33,13 +34,42 @@ from kinograph.gui.items.backdrop_item import BackdropItem, FrameItem, NoteItem
 from kinograph.gui.items.node_item import NodeItem
 from kinograph.gui.items.reroute_item import RerouteItem
 from kinograph.gui.layout import layered_positions
-from kinograph.gui.palette import Palette
+from kinograph.gui.palette import Palette, subgraph_source
 from kinograph.gui.plugins_dialog import PluginsDialog, failed_summary
 from kinograph.gui.scene import GraphScene
 from kinograph.gui.view import GraphView
-from kinograph.host import Graph, Registry, exposable_params, get_registry
+from kinograph.host import (
+    SEPARATOR,
+    Graph,
+    GraphChange,
+    Registry,
+    exposable_params,
+    get_registry,
+    save_subgraph,
+    subgraphs_dir,
+    user_source,
+)
 
 STATUS_MS = 10000
+
+
+class ReadOnlyStack(QUndoStack):
+    """The undo stack of a group whose graph comes from a reusable subgraph file: it refuses
+    every edit (saving the graph writes only the reference, so edits would be lost) and says
+    how to edit it: Make local."""
+
+    def __init__(self, window: MainWindow, source: str) -> None:
+        super().__init__(window)
+        self.window, self.source = window, source
+
+    def push(self, command: Any) -> None:  # type: ignore[override]
+        self.window.show_status(f"This group uses {self.source}, which is read-only here: Make local to edit it")
+
+    def beginMacro(self, text: str) -> None:
+        pass
+
+    def endMacro(self) -> None:
+        pass
 
 
 class MainWindow(QMainWindow):
@@ -78,6 +108,17 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.palette.activated.connect(self._add_at_centre)
         self.inspector.renamed.connect(lambda node_id: self.view.select_only([node_id]))
+        self.inspector.enter_group.connect(self.enter_group)
+        self.inspector.save_reusable.connect(lambda group_id: self.save_reusable(group_id))
+        #: the groups entered, from the top graph down to the one the canvas shows
+        self.level: list[str] = []
+        self.breadcrumbs = Breadcrumbs(self.view)
+        self.breadcrumbs.go_to.connect(lambda depth: self.show_level(self.level[:depth]))
+        self.breadcrumbs.make_local.connect(self._make_shown_group_local)
+        self.scene.enter_group_requested.connect(self.enter_group)
+        self.scene.exit_group_requested.connect(self.exit_group)
+        self.graph.subscribe(self._graph_changed)
+        self.view.search.subgraphs = lambda: self.palette.subgraphs
         self.view.file_dropped.connect(self.open_file)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
@@ -100,8 +141,20 @@ class MainWindow(QMainWindow):
         return dock
 
     def node_item(self, node_id: str) -> NodeItem | None:
-        """The canvas item of a node (``set_badge`` on it shows run state)."""
-        return self.scene.node_items.get(node_id)
+        """The canvas item of a node (``set_badge`` on it shows run state).
+
+        Runs name nodes inside groups ``group/inner``: on the level shown, ``inner`` is its own
+        item; from above, the group's item stands for what happens inside it.
+        """
+        prefix = SEPARATOR.join(self.level)
+        if prefix:
+            if not node_id.startswith(prefix + SEPARATOR):
+                return None
+            node_id = node_id[len(prefix) + 1:]
+        item = self.scene.node_items.get(node_id)
+        if item is None and SEPARATOR in node_id:
+            item = self.scene.node_items.get(node_id.split(SEPARATOR, 1)[0])
+        return item
 
     def show_status(self, message: str) -> None:
         self.statusBar().showMessage(message, STATUS_MS)
@@ -145,12 +198,19 @@ class MainWindow(QMainWindow):
         a("bypass", "Toggle &Bypass", lambda: self.editor.toggle_bypass(self.scene.selected_node_ids()))
         a("layout", "Auto-&Layout", self.auto_layout)
         a("backdrop", "Add Back&drop", self.add_backdrop)
+        a("group", "&Group", self.group_selection)
+        a("ungroup", "&Ungroup", self.ungroup_selection)
+        a("exit_group", "&Leave Group", self.exit_group)
         a("note", "Add Sticky &Note", self.add_note)
         a("snap", "Snap to &Grid", self._toggle_snap, checkable=True)
         a("shortcuts", "&Keyboard Shortcuts", self.show_shortcuts)
         self._action("plugins", "&Plugins…", self.show_plugins)
+        # Tab is the canvas's own (it searches, or enters a selected group): no shortcut for the
+        # search action, whose menu entry still says Tab.
+        self.actions["search"].setShortcuts([])
         # Canvas keys must not fire while typing in the inspector or the search box.
-        for name in ("delete", "fit", "layout", "note", "search", "select_all", "copy", "cut", "paste", "duplicate"):
+        for name in ("delete", "fit", "layout", "note", "search", "select_all", "copy", "cut", "paste", "duplicate",
+                     "exit_group"):
             self.removeAction(self.actions[name])
             self.view.addAction(self.actions[name])
             self.actions[name].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -172,7 +232,7 @@ class MainWindow(QMainWindow):
         for name in ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None, "select_all"):
             edit_menu.addSeparator() if name is None else edit_menu.addAction(self.actions[name])
         graph_menu = bar.addMenu("&Graph")
-        for name in ("search", "bypass", "layout", None, "backdrop", "note"):
+        for name in ("search", "bypass", "layout", None, "group", "ungroup", "exit_group", None, "backdrop", "note"):
             graph_menu.addSeparator() if name is None else graph_menu.addAction(self.actions[name])
         self.view_menu = bar.addMenu("&View")
         for name in ("fit", "snap"):
@@ -284,8 +344,13 @@ class MainWindow(QMainWindow):
         else:
             self._take(loaded, path, None)
             self.recent.add(path)
-        missing = sorted({n.type for n in self.graph.nodes.values() if self.registry.node(n.type) is None})
-        if missing:
+        missing = sorted({n.type for n in self.graph.nodes.values()
+                          if self.registry.node(n.type) is None and n.subgraph is None and n.ref is None})
+        if self.graph.load_warnings:
+            first = self.graph.load_warnings[0]
+            more = f" (and {len(self.graph.load_warnings) - 1} more)" if len(self.graph.load_warnings) > 1 else ""
+            self.show_status(f"{first.where.removeprefix('nodes.')}: {first.message}{more}; save to keep the update")
+        elif missing:
             self.show_status(f"{len(missing)} node type(s) not installed: {', '.join(missing)} "
                              "(shown as placeholders, saved unchanged)")
         else:
@@ -406,7 +471,7 @@ class MainWindow(QMainWindow):
         links = self.scene.selected_links()
         if not (frames or dots or ids or links):
             return
-        self.stack.beginMacro("Delete")
+        self.editor.stack.beginMacro("Delete")  # inside a read-only group, a stack that refuses
         self.editor.delete(ids, links)
         if frames or dots:
             state = self.scene.collect_editor_state()
@@ -420,7 +485,7 @@ class MainWindow(QMainWindow):
                     del points[dot.index]
             state["reroutes"] = {k: v for k, v in state["reroutes"].items() if v}
             self.editor.set_editor_state(state, "Delete")
-        self.stack.endMacro()
+        self.editor.stack.endMacro()
 
     def auto_layout(self) -> None:
         ids = self.scene.selected_node_ids() or list(self.graph.nodes)
@@ -475,7 +540,11 @@ class MainWindow(QMainWindow):
     def _add_at_centre(self, type_id: str) -> None:
         # Near the middle of the view, where the user looks, but never on top of another node.
         centre = self.view.free_point(self.view.mapToScene(self.view.viewport().rect().center()))
-        node_id = self.editor.add_node(type_id, (round(centre.x(), 1), round(centre.y(), 1)))
+        pos = (round(centre.x(), 1), round(centre.y(), 1))
+        if subgraph_source(type_id) is not None:  # a reusable subgraph from the palette
+            self.view.place_subgraph(type_id, pos)
+            return
+        node_id = self.editor.add_node(type_id, pos)
         self.view.select_only([node_id])
 
     def _context_menu(self, point: QPoint) -> None:
@@ -490,8 +559,12 @@ class MainWindow(QMainWindow):
         menu.addAction("Add sticky note", lambda: self._note_at(at))
         if self.scene.selected_node_ids():
             menu.addSeparator()
-            for name in ("copy", "cut", "duplicate", "delete", "bypass", None, "layout", "backdrop"):
+            for name in ("copy", "cut", "duplicate", "delete", "bypass", None, "layout", "group", "backdrop"):
                 menu.addSeparator() if name is None else menu.addAction(self.actions[name])
+        if node is not None and node.is_group:
+            self._group_menu(menu, node.node_id)
+        if self.level:
+            menu.addAction(self.actions["exit_group"])
         if node is not None:
             self._param_ports_menu(menu, node.node_id)
         menu.addSeparator()
@@ -499,6 +572,128 @@ class MainWindow(QMainWindow):
         self.context_menu = menu  # kept so tests can read it; offscreen it is not shown
         if QGuiApplication.platformName() != "offscreen":
             menu.exec(self.view.viewport().mapToGlobal(point))
+
+    def _group_menu(self, menu: QMenu, group_id: str) -> None:
+        """A group's own edits: enter, ungroup, save as a reusable file or make local."""
+        menu.addSeparator()
+        node = self.editor.graph.nodes[group_id]
+        enter = menu.addAction("Enter Group (Tab)", lambda: self.enter_group(group_id))
+        enter.setEnabled(node.subgraph is not None)
+        menu.addAction(self.actions["ungroup"])
+        if node.ref is not None:
+            menu.addAction("Make Local", lambda: self.editor.set_subgraph_ref(group_id, None, f"Make {group_id} local"))
+        else:
+            menu.addAction("Save as Reusable…", lambda: self.save_reusable(group_id))
+
+    # -- groups --
+
+    def level_graph(self) -> Graph:
+        """The graph the canvas shows: the top graph, or the one inside the entered group."""
+        return self.editor.graph
+
+    def show_level(self, path: list[str]) -> None:
+        """Show the graph inside the groups ``path`` (as far as they exist; [] is the top graph)."""
+        graph, valid, titles, source = self.graph, [], ["Graph"], ""
+        for group_id in path:
+            node = graph.nodes.get(group_id)
+            if node is None or node.subgraph is None:
+                break
+            source = source or (node.ref.source if node.ref is not None else "")
+            graph = graph.inner(group_id)
+            valid.append(group_id)
+            titles.append(group_id)
+        self.level = valid
+        stack = ReadOnlyStack(self, source) if source else self.stack
+        self.editor = GraphEditor(graph, stack)
+        self.scene.set_editor(self.editor)
+        self.inspector.set_editor(self.editor)
+        self.breadcrumbs.show_path(titles, source)
+        self.view.fit()
+
+    def enter_group(self, group_id: str) -> None:
+        node = self.editor.graph.nodes.get(group_id)
+        if node is None or node.subgraph is None:
+            self.show_status(f"{group_id} is not a group whose graph is known")
+            return
+        self.show_level([*self.level, group_id])
+        self.show_status(f"In group {SEPARATOR.join(self.level)}: Ctrl+Tab or the breadcrumbs lead back")
+
+    def exit_group(self) -> None:
+        if not self.level:
+            return
+        left = self.level[-1]
+        self.show_level(self.level[:-1])
+        self.view.select_only([left])
+
+    def group_selection(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            self.show_status("Select the nodes to group first")
+            return
+        group_id, error = self.editor.group(ids)
+        if error is not None:
+            self.show_status(f"Cannot group: {error}")
+            return
+        self.view.select_only([group_id] if group_id else [])
+        self.show_status(f"Grouped {len(ids)} node{'s' if len(ids) != 1 else ''} into {group_id} (Tab enters it)")
+
+    def ungroup_selection(self) -> None:
+        placed = self.editor.ungroup(self.scene.selected_node_ids())
+        if placed:
+            self.view.select_only(placed)
+        else:
+            self.show_status("Select a group to ungroup")
+
+    def save_reusable(self, group_id: str, path: str | Path | None = None) -> bool:
+        """Write a group's graph as a reusable subgraph file (in the user's subgraphs folder);
+        the group then uses that file, and the palette lists it."""
+        graph = self.editor.graph
+        if path is None:
+            folder = subgraphs_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            path, _ = QFileDialog.getSaveFileName(self, "Save as reusable subgraph", str(folder / f"{group_id}.json"),
+                                                  "Subgraphs (*.json)")
+            if not path:
+                return False
+        path = Path(path).with_suffix(".json")
+        source = user_source(path)
+        if source is None:
+            self.show_error("Cannot save the subgraph", f"Reusable subgraphs live in {subgraphs_dir()}: save it there.")
+            return False
+        try:
+            ref = save_subgraph(graph, group_id, source, name=path.stem)
+        except (OSError, KinographError) as exc:
+            self.show_error("Cannot save the subgraph", str(exc))
+            return False
+        self.editor.set_subgraph_ref(group_id, ref, f"Save {group_id} as {source}")
+        self.palette.reload_subgraphs()
+        self.show_status(f"Saved {source} (version {ref.version}); the palette lists it")
+        return True
+
+    def _make_shown_group_local(self) -> None:
+        """Make local the reusable group whose (read-only) graph is shown."""
+        graph = self.graph
+        for group_id in self.level:
+            if graph.nodes[group_id].ref is not None:
+                GraphEditor(graph, self.stack).set_subgraph_ref(group_id, None, f"Make {group_id} local")
+                self.show_level(self.level)
+                return
+            graph = graph.inner(group_id)
+
+    def _graph_changed(self, change: GraphChange) -> None:
+        """Undo may take away the group shown (or open another file): go up to what exists."""
+        if change.kind == "reset":
+            self.show_level([])
+        elif self.level and (change.kind in ("node_removed", "node_renamed", "subgraph_changed")):
+            graph: Graph = self.graph
+            for group_id in self.level:
+                node = graph.nodes.get(group_id)
+                if node is None or node.subgraph is None:
+                    self.show_level(self.level)  # trims to the levels that exist
+                    return
+                graph = graph.inner(group_id)
+            if change.kind == "subgraph_changed" and change.name == "ref":
+                self.show_level(self.level)  # made local or linked: editable or not
 
     def _param_ports_menu(self, menu: QMenu, node_id: str) -> None:
         """"Params as input ports": a tick per param a link could drive."""

@@ -1,4 +1,9 @@
-"""The node palette: node types by category (descriptions as tooltips), dragged onto the canvas."""
+"""The node palette: node types by category (descriptions as tooltips), dragged onto the canvas.
+
+Reusable subgraph files (the user's folder and those plugins ship) are listed like node types,
+with their version; their entries carry ``subgraph:SOURCE`` where a node's carry its type id
+(a type id never holds a colon).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,17 @@ from PySide6.QtGui import QDrag
 from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from kinograph.gui import theme
-from kinograph.gui.search import search_nodes
-from kinograph.host import Registry
+from kinograph.gui.search import search_nodes, search_subgraphs
+from kinograph.host import LibraryEntry, Registry, subgraph_library
 
 MIME_NODE_TYPE = "application/x-kinograph-node-type"
+#: what a palette or search entry of a reusable subgraph carries instead of a type id
+SUBGRAPH_PREFIX = "subgraph:"
+
+
+def subgraph_source(entry: str) -> str | None:
+    """The subgraph source an entry names (``subgraph:user:x.json``), or None for a node type."""
+    return entry[len(SUBGRAPH_PREFIX):] if entry.startswith(SUBGRAPH_PREFIX) else None
 
 
 class NodeTree(QTreeWidget):
@@ -53,25 +65,36 @@ class Palette(QWidget):
         self.filter.setPlaceholderText("Filter nodes…")
         self.filter.setClearButtonEnabled(True)
         self.tree = NodeTree(self)
+        self.subgraphs: list[LibraryEntry] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.filter)
         layout.addWidget(self.tree)
         self.filter.textChanged.connect(self.refresh)
         self.tree.itemActivated.connect(self._activate)
+        self.reload_subgraphs()
+
+    def reload_subgraphs(self) -> None:
+        """Read the subgraph library again (after Save as reusable, or files added by hand)."""
+        self.subgraphs = subgraph_library(self.registry)
         self.refresh()
 
     def refresh(self) -> None:
         self.tree.clear()
         categories: dict[str, QTreeWidgetItem] = {}
-        for cls in sorted(search_nodes(self.registry, self.filter.text()), key=lambda c: (c.category, c.title())):
-            parent = categories.get(cls.category)
+
+        def category(name: str) -> QTreeWidgetItem:
+            parent = categories.get(name)
             if parent is None:
-                parent = QTreeWidgetItem([f"{theme.category_glyph(cls.category)}  {cls.category}"])
-                parent.setForeground(0, theme.category_color(cls.category).lighter(170))
+                parent = QTreeWidgetItem([f"{theme.category_glyph(name)}  {name}"])
+                parent.setForeground(0, theme.category_color(name).lighter(170))
                 parent.setFlags(Qt.ItemFlag.ItemIsEnabled)
-                categories[cls.category] = parent
+                categories[name] = parent
                 self.tree.addTopLevelItem(parent)
+            return parent
+
+        for cls in sorted(search_nodes(self.registry, self.filter.text()), key=lambda c: (c.category, c.title())):
+            parent = category(cls.category)
             item = QTreeWidgetItem([cls.title()])
             item.setData(0, Qt.ItemDataRole.UserRole, cls.type_id)
             plugin = self.registry.node_plugin.get(cls.type_id)
@@ -79,6 +102,19 @@ class Palette(QWidget):
             item.setToolTip(0, f"<b>{cls.title()}</b> ({cls.type_id}){source}<br>{cls.description}")
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
             parent.addChild(item)
+        for entry in search_subgraphs(self.subgraphs, self.filter.text()):
+            item = QTreeWidgetItem([f"⧉ {entry.name}  v{entry.version}"])
+            source = f" — from {entry.plugin}" if entry.plugin else " — yours"
+            if entry.problem:
+                item.setText(0, f"⚠ {entry.name}")
+                item.setToolTip(0, f"<b>{entry.source}</b> cannot be used: {entry.problem}")
+                item.setFlags(Qt.ItemFlag.NoItemFlags)
+            else:
+                item.setData(0, Qt.ItemDataRole.UserRole, SUBGRAPH_PREFIX + entry.source)
+                item.setToolTip(0, f"<b>{entry.name}</b> (subgraph {entry.source}, version {entry.version}){source}"
+                                   f"<br>{entry.description}")
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+            category(entry.category).addChild(item)
         self.tree.expandAll()
 
     def item_for(self, type_id: str) -> QTreeWidgetItem | None:

@@ -22,7 +22,7 @@ from kinograph.gui.items.link_item import LinkItem, PendingLinkItem
 from kinograph.gui.items.node_item import NodeItem
 from kinograph.gui.items.port_item import PortItem
 from kinograph.gui.items.reroute_item import RerouteItem
-from kinograph.host import ChangeKind, GraphChange, Link, port_accepts, reachable
+from kinograph.host import INPUTS_TYPE, OUTPUTS_TYPE, ChangeKind, GraphChange, Link, port_accepts, reachable
 
 
 class GraphScene(QGraphicsScene):
@@ -31,6 +31,10 @@ class GraphScene(QGraphicsScene):
     status = Signal(str)
     #: (scene position, port ref, direction): a link was dropped on empty canvas.
     search_requested = Signal(QPointF, str, str)
+    #: enter the group with this id (Tab on a selected group, or a double-click on it)
+    enter_group_requested = Signal(str)
+    #: go up one level out of the group shown (Ctrl+Tab)
+    exit_group_requested = Signal()
 
     def __init__(self, editor: GraphEditor) -> None:
         super().__init__()
@@ -54,6 +58,14 @@ class GraphScene(QGraphicsScene):
 
     def close(self) -> None:
         self._unsubscribe()
+
+    def set_editor(self, editor: GraphEditor) -> None:
+        """Show another graph level (entering or leaving a group): follow its graph instead."""
+        self._unsubscribe()
+        self.editor = editor
+        self.graph = editor.graph
+        self._unsubscribe = self.graph.subscribe(self._on_change)
+        self.rebuild()
 
     # -- model -> items --
 
@@ -104,6 +116,12 @@ class GraphScene(QGraphicsScene):
                 item.setPos(float(pos[0]), float(pos[1]))
         elif kind == ChangeKind.META_CHANGED and change.name == "editor":
             self._rebuild_editor_items()
+        elif kind == ChangeKind.SUBGRAPH_CHANGED and node_id in self.node_items:
+            self._remake_node_item(node_id, node_id)  # a group's ports and params follow its content
+        elif kind == ChangeKind.INTERFACE_CHANGED:
+            for other, node in self.graph.nodes.items():  # inside a group: its interface nodes' ports
+                if other in self.node_items and (other == node_id or node.type in (INPUTS_TYPE, OUTPUTS_TYPE)):
+                    self._remake_node_item(other, other)
         # NODES_REORDERED changes the file order only: nothing on the canvas moves.
 
     def _remake_node_item(self, old: str, new: str) -> None:
@@ -121,7 +139,7 @@ class GraphScene(QGraphicsScene):
 
     def _add_node_item(self, node_id: str) -> NodeItem:
         node = self.graph.nodes[node_id]
-        cls = self.registry.node(node.type)
+        cls = self.graph.node_class(node_id)  # a group's class is made from its content
         extra_in = sorted({lk.target_port for lk in self.graph.links if lk.target_node == node_id})
         extra_out = sorted({lk.source_port for lk in self.graph.links if lk.source_node == node_id})
         item = NodeItem(node, cls, self.registry, extra_in, extra_out)
@@ -328,6 +346,10 @@ class GraphScene(QGraphicsScene):
             return
         if isinstance(item, FrameItem):
             self.edit_frame_text(item)
+            return
+        node = item if isinstance(item, NodeItem) else item.parentItem() if item is not None else None
+        if isinstance(node, NodeItem) and node.is_group and not node.missing:
+            self.enter_group_requested.emit(node.node_id)
             return
         super().mouseDoubleClickEvent(event)
 

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QListWidget, QListWidge
 
 from kinograph.api import Node
 from kinograph.gui import theme
-from kinograph.host import Registry
+from kinograph.host import LibraryEntry, Registry
 
 
 def match_score(cls: type[Node], words: list[str]) -> int | None:
@@ -44,6 +44,21 @@ def search_nodes(registry: Registry, text: str,
     return [row[3] for row in found]
 
 
+def search_subgraphs(entries: list[LibraryEntry], text: str) -> list[LibraryEntry]:
+    """Reusable subgraphs matching ``text`` (name, category, description, source), best first."""
+    words = text.lower().split()
+    found = []
+    for entry in entries:
+        name = entry.name.lower()
+        haystack = " ".join([name, entry.category.lower(), entry.description.lower(), entry.source.lower(), "subgraph"])
+        if not all(word in haystack for word in words):
+            continue
+        score = 3 if not words else 0 if name.startswith(words[0]) else 1 if words[0] in name else 2
+        found.append((score, entry.category, entry.name, entry))
+    found.sort(key=lambda row: row[:3])
+    return [row[3] for row in found]
+
+
 class NodeSearch(QFrame):
     """The search box: type to filter, arrows to choose, Enter places the node, Esc closes."""
 
@@ -53,6 +68,8 @@ class NodeSearch(QFrame):
         super().__init__(parent)
         self.registry = registry
         self.accept_filter: Callable[[type[Node]], bool] | None = None
+        #: the reusable subgraphs to offer too (the window hands the palette's list)
+        self.subgraphs: Callable[[], list[LibraryEntry]] = list
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setStyleSheet("NodeSearch { background: #2a2d33; border: 1px solid #5b8bd0; border-radius: 4px; }")
         self.hint = QLabel("", self)
@@ -95,6 +112,12 @@ class NodeSearch(QFrame):
             item.setData(Qt.ItemDataRole.UserRole, cls.type_id)
             item.setToolTip(f"{cls.type_id}\n{cls.description}")
             self.list.addItem(item)
+        if self.accept_filter is None:  # a link dropped on the canvas asks for node types that fit
+            for entry in search_subgraphs([e for e in self.subgraphs() if not e.problem], self.edit.text()):
+                item = QListWidgetItem(f"⧉  {entry.name}  v{entry.version}    — {entry.category}")
+                item.setData(Qt.ItemDataRole.UserRole, f"subgraph:{entry.source}")
+                item.setToolTip(f"subgraph {entry.source}\n{entry.description}")
+                self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
         # Fit the list to its results (up to a dozen rows), so the box does not hide the canvas.

@@ -32,11 +32,14 @@ HOTKEYS: list[Hotkey] = [
     Hotkey("duplicate", "Ctrl+D", "Duplicate the selection"),
     Hotkey("delete", "Del", "Delete the selection (also Backspace)"),
     Hotkey("select_all", "Ctrl+A", "Select all"),
-    Hotkey("search", "Tab", "Search nodes at the cursor and place one (also Space)"),
+    Hotkey("search", "Tab", "Search nodes at the cursor and place one (also Space); on a selected group: enter it"),
+    Hotkey("exit_group", "Ctrl+Tab", "Leave the group shown, up one level (or click a breadcrumb)"),
     Hotkey("fit", "F", "Fit the selection, or the whole graph, in view"),
     Hotkey("bypass", "Ctrl+B", "Toggle bypass of the selected nodes"),
     Hotkey("layout", "L", "Auto-layout the selection, or the whole graph"),
-    Hotkey("backdrop", "Ctrl+G", "Put a backdrop behind the selection"),
+    Hotkey("group", "Ctrl+G", "Group the selected nodes into a subgraph (links across become its ports)"),
+    Hotkey("ungroup", "Ctrl+Alt+G", "Ungroup the selected groups"),
+    Hotkey("backdrop", "Ctrl+J", "Put a backdrop behind the selection"),
     Hotkey("note", "N", "Add a sticky note at the cursor"),
     Hotkey("snap", "Ctrl+Shift+G", "Toggle snapping to the grid"),
     Hotkey("run", "F5", "Run the graph (its output nodes)"),
@@ -56,6 +59,7 @@ GESTURES: list[tuple[str, str]] = [
     ("Ctrl+drag across links", "Cut them"),
     ("Double-click a link", "Add a reroute dot (double-click a dot to remove it)"),
     ("Drop a node on a link", "Insert it into the link"),
+    ("Double-click a group", "Enter it (breadcrumbs at the top left lead back)"),
 ]
 
 _BY_ACTION = {hotkey.action: hotkey for hotkey in HOTKEYS}

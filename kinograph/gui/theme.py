@@ -39,6 +39,8 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "Files": ("#6b6b2a", "🗀"),
     "Output": ("#8e3b46", "⇥"),
     "Evaluation": ("#2f6f6f", "≈"),  # metric nodes: scores of a video
+    "Subgraph": ("#35507a", "⧉"),  # groups and the interface nodes inside them
+    "Subgraphs": ("#35507a", "⧉"),  # reusable subgraph files in the palette
     "Test": ("#505a66", "⚙"),
     "Other": ("#505a66", "•"),
 }

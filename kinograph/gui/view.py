@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
 from kinograph.api import Node
 from kinograph.gui.items.link_item import LinkItem
 from kinograph.gui.items.node_item import NodeItem
-from kinograph.gui.palette import MIME_NODE_TYPE
+from kinograph.gui.palette import MIME_NODE_TYPE, subgraph_source
 from kinograph.gui.scene import GraphScene
 from kinograph.gui.search import NodeSearch
 
@@ -155,8 +155,17 @@ class GraphView(QGraphicsView):
     # -- keys: Tab / Space search, Space+drag pan --
 
     def event(self, event: QEvent) -> bool:
-        # Tab must open the search instead of moving the focus to the next widget.
+        # Tab must open the search (or enter a selected group) instead of moving the focus on.
         if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Tab:
+            scene = self.graph_scene
+            if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                scene.exit_group_requested.emit()  # Ctrl+Tab: up one level, as in Blender
+                return True
+            ids = scene.selected_node_ids()
+            item = scene.node_items.get(ids[0]) if len(ids) == 1 else None
+            if item is not None and item.is_group and not item.missing:
+                scene.enter_group_requested.emit(item.node_id)  # Tab on a group enters it
+                return True
             self.open_search()
             return True
         return super().event(event)
@@ -238,6 +247,11 @@ class GraphView(QGraphicsView):
     def _place_searched(self, type_id: str) -> None:
         editor = self.graph_scene.editor
         pos = (round(self._search_at.x(), 1), round(self._search_at.y(), 1))
+        if subgraph_source(type_id) is not None:
+            self._search_link = None
+            self.place_subgraph(type_id, pos)
+            self.setFocus()
+            return
         if self._search_link is not None:
             port_ref, direction = self._search_link
             if direction == "input":
@@ -283,9 +297,21 @@ class GraphView(QGraphicsView):
             return
         type_id = bytes(event.mimeData().data(MIME_NODE_TYPE).data()).decode()
         point = self.mapToScene(event.position().toPoint())
-        node_id = self.graph_scene.editor.add_node(type_id, (round(point.x(), 1), round(point.y(), 1)))
-        self.select_only([node_id])
+        pos = (round(point.x(), 1), round(point.y(), 1))
+        if subgraph_source(type_id) is not None:
+            self.place_subgraph(type_id, pos)
+        else:
+            self.select_only([self.graph_scene.editor.add_node(type_id, pos)])
         event.acceptProposedAction()
+
+    def place_subgraph(self, entry: str, pos: tuple[float, float]) -> str | None:
+        """Add a group using the reusable subgraph a palette or search entry names."""
+        node_id, error = self.graph_scene.editor.add_subgraph(subgraph_source(entry) or "", pos)
+        if error is not None:
+            self.graph_scene.status.emit(f"Cannot add the subgraph: {error}")
+            return None
+        self.select_only([node_id])
+        return node_id
 
     def node_at(self, point: QPoint) -> NodeItem | None:
         for item in self.items(point):

@@ -41,7 +41,7 @@ def test_save_reopen_gives_the_same_graph(window, tmp_path) -> None:
 def test_unknown_node_type_opens_as_placeholder_and_saves_back_unchanged(window, tmp_path) -> None:
     data = {
         "format": "kinograph.graph",
-        "version": 2,
+        "version": 3,
         "meta": {"name": "uses a missing plugin", "description": ""},
         "nodes": {
             "n": {"type": "kinograph.value.number", "version": 1, "params": {"value": 2.0},

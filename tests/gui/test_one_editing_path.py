@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kinograph.host import Graph, GraphNode, Link
+from kinograph.host import Graph, GraphNode, Link, SubgraphRef, save_subgraph
 
 GUI = Path(__file__).resolve().parents[2] / "kinograph" / "gui"
 MUTATORS = {"append", "insert", "remove", "pop", "clear", "update", "extend", "sort", "reverse", "setdefault",
@@ -87,6 +87,7 @@ READ_ONLY = {
     "node_class", "links_into", "links_from", "port_type", "inputs_of", "subscribe", "new_id", "check_link",
     "to_file_data", "to_json", "save", "snapshot", "from_file", "from_json", "load", "registry", "base_dir",
     "meta", "nodes", "links", "input_port", "inputs_for", "exposable_params",
+    "inner", "owner", "subgraph_reading", "load_warnings",
 }
 
 
@@ -111,6 +112,13 @@ def _scenarios(ids: dict[str, str]) -> dict[str, Callable[[Graph], object]]:
         "move_node": lambda g: g.move_node(sink, (500.0, 30.0)),
         "set_meta": lambda g: g.set_meta("name", "renamed graph"),
         "replace_with": lambda g: g.replace_with(Graph.from_json(g.to_json(), g.registry)),
+        "undo_group": lambda g: g.undo_group(g.group_nodes([pattern])),
+        "group_nodes": lambda g: g.group_nodes([sink], "grp"),
+        "set_subgraph_ref": lambda g: g.set_subgraph_ref("grp", SubgraphRef("user:elsewhere.json", 2, "")),
+        "ungroup": lambda g: g.ungroup("grp"),
+        "undo_ungroup": lambda g: g.undo_ungroup(g.ungroup(g.group_nodes([sink], "grp").group_id)),
+        "add_subgraph": lambda g: (save_subgraph(g, "grp", "user:scenario.json"), g.add_subgraph("user:scenario.json")),
+        "inside a group": lambda g: g.inner("grp").expose_on_group(sink, "label"),
     }
 
 
@@ -126,6 +134,12 @@ def _scene_matches_model(window) -> None:
             assert (item.pos().x(), item.pos().y()) == pytest.approx(tuple(node.ui["pos"]))
         ports = {p.name for p in item.ports() if p.direction == "input"}
         assert set(getattr(node, "exposed", [])) <= ports
+        assert item.params == node.params
+        if node.type == "kinograph.subgraph":  # a group shows where its graph comes from
+            assert item.subgraph_source == (node.ref.source if node.ref is not None else "")
+        if node.subgraph is not None:  # a group shows its interface's ports
+            assert {p.name for p in node.subgraph.interface.inputs} <= ports
+            assert {p.name for p in item.ports() if p.direction == "output"} == {p.name for p in node.subgraph.interface.outputs}
     for link, item in scene.link_items.items():
         assert item.source.node.node_id == link.source_node and item.target.node.node_id == link.target_node
 

@@ -17,7 +17,7 @@ from kinograph.api import Node
 from kinograph.gui import theme
 from kinograph.gui.items.badge import Badge
 from kinograph.gui.items.port_item import PortItem
-from kinograph.host import GraphNode, node_inputs
+from kinograph.host import SUBGRAPH_TYPE, GraphNode, node_inputs
 
 if TYPE_CHECKING:
     from kinograph.host import Registry
@@ -60,6 +60,10 @@ class NodeItem(QGraphicsItem):
         self.params: dict[str, Any] = dict(node.params)
         self.plugin = node.plugin or {}
         self.exposed = list(node.exposed)
+        #: a group (a node holding a graph: Tab enters it), and the reusable file it uses, if any
+        self.is_group = node.type == SUBGRAPH_TYPE
+        self.subgraph_source = node.ref.source if node.ref is not None else ""
+        self.subgraph_version = node.ref.version if node.ref is not None else None
         self.inputs: dict[str, PortItem] = {}
         self.outputs: dict[str, PortItem] = {}
         self.setFlags(
@@ -117,6 +121,8 @@ class NodeItem(QGraphicsItem):
         return head + (f"<br>{description}" if description else "")
 
     def summary_lines(self) -> list[tuple[str, str]]:
+        if self.missing and self.is_group:
+            return [("missing", format_value(self.subgraph_source)), ("file", "not found")]
         if self.missing:
             package = self.plugin.get("dist") or self.plugin.get("name") or "the plugin that provides it"
             return [("missing", self.type_id), ("install", package)]
@@ -145,7 +151,15 @@ class NodeItem(QGraphicsItem):
             port.setPos(self.width, self.ports_top + ROW_H * i + ROW_H / 2)
 
     def _set_tooltip(self) -> None:
-        if self.missing:
+        if self.missing and self.is_group:
+            self.setToolTip(f"<b>{self.node_id}</b>: the subgraph file <b>{self.subgraph_source}</b> was not found; "
+                            "the group is kept and saved unchanged.")
+        elif self.is_group and self.node_class is not None:
+            source = (f"<br>uses {self.subgraph_source} (version {self.subgraph_version})" if self.subgraph_source
+                      else "<br>its graph is kept in this file")
+            self.setToolTip(f"<b>{self.node_id}</b> — group {self.node_class.title()}{source}<br>"
+                            "Tab enters it; Ctrl+Alt+G ungroups it.")
+        elif self.missing:
             package = self.plugin.get("dist") or self.plugin.get("name")
             hint = f"install the package {package!r}" if package else "install the plugin that provides it"
             self.setToolTip(f"<b>{self.node_id}</b>: node type <b>{self.type_id}</b> is not installed; "
@@ -193,6 +207,12 @@ class NodeItem(QGraphicsItem):
         rect = QRectF(0, 0, self.width, self.height)
         body = QPainterPath()
         body.addRoundedRect(rect, RADIUS, RADIUS)
+        if self.is_group:  # a stack of cards: this node holds others
+            back = QPainterPath()
+            back.addRoundedRect(rect.translated(4, 4), RADIUS, RADIUS)
+            painter.fillPath(back, QBrush(theme.NODE_BODY.darker(130)))
+            painter.setPen(QPen(theme.NODE_BORDER, 1.0))
+            painter.drawPath(back)
         painter.fillPath(body, QBrush(theme.NODE_BODY))
         # Title bar: category colour (red for a missing type), rounded top corners only.
         title_color = theme.MISSING.darker(140) if self.missing else theme.category_color(self.category)
