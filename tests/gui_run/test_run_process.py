@@ -177,3 +177,18 @@ def test_the_device_box_asks_the_run_process_for_devices(qtbot, run_window) -> N
     box = features.device_box
     assert [box.itemText(i) for i in range(box.count())] == blocker.args[0]
     assert box.currentText() == "auto"
+
+
+def test_a_plugin_registered_after_the_process_started_reaches_a_fresh_one(qtbot, registry, run_window) -> None:
+    import curve_nodes
+
+    number = run_window.editor.add_node("kinograph.value.number", (0.0, 0.0))
+    run_window.view.select_only([number])
+    assert run_and_wait(qtbot, run_window, selected=True).states[number] == "done"
+    controller = run_window.run_features.controller
+    first = controller.process_pid
+    assert not registry.register_plugin(curve_nodes, "curvetest").errors
+    tone = run_window.editor.add_node("curvetest.tone", (0.0, 200.0))
+    run_window.view.select_only([tone])
+    assert run_and_wait(qtbot, run_window, selected=True).states[tone] == "done"
+    assert controller.process_pid != first

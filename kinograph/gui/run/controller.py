@@ -141,6 +141,7 @@ class RunController(QObject):
         self.cancel_grace = CANCEL_GRACE_SECONDS
         self.cancel_limit = CANCEL_LIMIT_SECONDS
         self._process: RunProcessHandle | None = None
+        self._process_plugins: list[dict[str, Any]] = []
         self._run: ActiveRun | None = None
         self._ids = itertools.count(1)
         self._closed = False
@@ -229,12 +230,18 @@ class RunController(QObject):
     # -- the run process --
 
     def _ensure_process(self) -> RunProcessHandle:
-        if self._process is not None and self._process.alive:
-            return self._process
         addresses, unnamed = describe_plugins(self.graph.registry)
-        process = RunProcessHandle([a.to_wire() for a in addresses], self._message.emit, self._exited.emit)
+        plugins = [a.to_wire() for a in addresses]
+        unchanged = plugins == self._process_plugins or self._run is not None  # never swap mid-run
+        if self._process is not None and self._process.alive and unchanged:
+            return self._process
+        if self._process is not None:  # plugins were registered since it started: a fresh one
+            old, self._process = self._process, None
+            old.stop(timeout=1.0)
+        process = RunProcessHandle(plugins, self._message.emit, self._exited.emit)
         process.start()
         self._process = process
+        self._process_plugins = plugins
         if unnamed:
             self.notice.emit(
                 f"Plugin(s) {', '.join(unnamed)} cannot be loaded by the run process (defined inside a "
