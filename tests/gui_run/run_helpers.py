@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 
 def add_pattern_to_video(window, out: Path, frames: int = 12, size: tuple[int, int] = (64, 48), chunk: int = 4) -> tuple[str, str]:
     """Test pattern -> Write video, added through the editor (undoable edits); returns both ids."""
@@ -24,3 +26,14 @@ def run_and_wait(qtbot, window, selected: bool = False, timeout: int = 60000):
     with qtbot.waitSignal(features.controller.run_finished, timeout=timeout) as blocker:
         window.actions["run_selected" if selected else "run"].trigger()
     return blocker.args[0]
+
+
+def make_png(path: Path, width: int = 96, height: int = 64) -> np.ndarray:
+    """A PNG of a red left half and a blue right half; returns its pixels."""
+    from kinograph.gui.viewer.pixels import to_qimage
+
+    pixels = np.zeros((height, width, 3), dtype=np.uint8)
+    pixels[:, : width // 2] = (200, 30, 40)
+    pixels[:, width // 2 :] = (20, 60, 220)
+    assert to_qimage(pixels).save(str(path))
+    return pixels

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from run_helpers import add_pattern_to_video, run_and_wait
-from test_run_viewer import make_png
+from run_helpers import add_pattern_to_video, make_png, run_and_wait
 
 
 def editor_state(window) -> tuple[str, int, int]:

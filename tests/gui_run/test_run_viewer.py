@@ -7,10 +7,9 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from run_helpers import add_pattern_to_video, run_and_wait
+from run_helpers import add_pattern_to_video, make_png, run_and_wait
 
 from kinograph.gui.run.previews import from_wire, wire_preview
-from kinograph.gui.viewer.pixels import to_qimage
 
 
 def pattern_pixel(x: int, y: int, t: int) -> tuple[int, int, int]:
@@ -21,14 +20,6 @@ def pattern_pixel(x: int, y: int, t: int) -> tuple[int, int, int]:
 def shown_pixel(image_view, x: int, y: int) -> tuple[int, int, int]:
     color: QColor = image_view.item.pixmap().toImage().pixelColor(x, y)
     return color.red(), color.green(), color.blue()
-
-
-def make_png(path: Path, width: int = 96, height: int = 64) -> np.ndarray:
-    pixels = np.zeros((height, width, 3), dtype=np.uint8)
-    pixels[:, : width // 2] = (200, 30, 40)
-    pixels[:, width // 2 :] = (20, 60, 220)
-    assert to_qimage(pixels).save(str(path))
-    return pixels
 
 
 def test_viewer_shows_an_image_and_zooms(qtbot, run_window, tmp_path: Path) -> None:
