@@ -179,8 +179,10 @@ def ungroup(graph: Graph, group_id: str) -> Ungrouping:
     sub = group.subgraph
     if sub is None:
         raise GraphError(Problem(f"nodes.{group_id}", "its subgraph file was not found, so there is nothing to ungroup"))
-    inputs_id, outputs_id = sub.interface_node(INPUTS_TYPE), sub.interface_node(OUTPUTS_TYPE)
-    inner_ids = [node_id for node_id in sub.nodes if node_id not in (inputs_id, outputs_id)]
+    # Like Blender, a subgraph may hold several Group inputs / Group outputs nodes.
+    inputs = {node_id for node_id, node in sub.nodes.items() if node.type == INPUTS_TYPE}
+    outputs = {node_id for node_id, node in sub.nodes.items() if node.type == OUTPUTS_TYPE}
+    inner_ids = [node_id for node_id in sub.nodes if node_id not in inputs | outputs]
     taken = set(graph.nodes) - {group_id}
     new_id: dict[str, str] = {}
     for node_id in inner_ids:
@@ -205,9 +207,9 @@ def ungroup(graph: Graph, group_id: str) -> Ungrouping:
     feeding = {lk.target_port: lk for lk in graph.links if lk.target_node == group_id}
     links: list[Link] = []
     for link in sub.links:
-        if link.target_node == outputs_id:
+        if link.target_node in outputs:
             continue  # followed from the outside links below
-        if link.source_node == inputs_id:
+        if link.source_node in inputs:
             outside = feeding.get(link.source_port)
             if outside is not None:
                 links.append(Link(outside.source_node, outside.source_port, new_id[link.target_node], link.target_port))
@@ -215,10 +217,10 @@ def ungroup(graph: Graph, group_id: str) -> Ungrouping:
             links.append(Link(new_id[link.source_node], link.source_port, new_id[link.target_node], link.target_port))
     for link in graph.links:
         if link.source_node == group_id:
-            inside = next((lk for lk in sub.links if (lk.target_node, lk.target_port) == (outputs_id, link.source_port)), None)
+            inside = next((lk for lk in sub.links if lk.target_node in outputs and lk.target_port == link.source_port), None)
             if inside is None:
                 continue
-            if inside.source_node == inputs_id:  # the group passed its input straight through
+            if inside.source_node in inputs:  # the group passed its input straight through
                 outside = feeding.get(inside.source_port)
                 if outside is not None:
                     links.append(Link(outside.source_node, outside.source_port, link.target_node, link.target_port))

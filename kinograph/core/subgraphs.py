@@ -266,9 +266,9 @@ def _params_model(fields: dict[str, tuple[Any, Any]]) -> type[NodeParams]:
 
 def _input_optional(sub: Subgraph, port: str, inner_class: Callable[[str], type[Node] | None]) -> bool:
     """A group input may stay unlinked when every inner input it feeds may."""
-    inputs_node = sub.interface_node(INPUTS_TYPE)
     for link in sub.links:
-        if link.source_node != inputs_node or link.source_port != port:
+        source = sub.nodes.get(link.source_node)
+        if source is None or source.type != INPUTS_TYPE or link.source_port != port:
             continue
         cls = inner_class(link.target_node)
         spec = cls.input(link.target_port) if cls is not None else None
