@@ -92,6 +92,18 @@ def test_a_group_saves_and_loads_back_byte_for_byte(registry: Registry, tmp_path
     jsonschema.validate(data, graph_schema())
 
 
+def test_a_snapshot_runs_flat_but_embeds_the_graph_as_made_and_shares_nothing(registry: Registry) -> None:
+    graph = chain(registry)
+    graph.group_nodes(["inv", "inv2"], "grade")
+    graph.inner("grade").expose_on_group("inv", "fail_at")
+    made = graph.to_json()
+    flat = graph.snapshot()
+    graph.set_param("grade", "fail_at", 5)
+    graph.set_param("grade/inv2", "fail_at", 6)
+    assert flat.nodes["grade/inv"].params["fail_at"] == -1 and flat.nodes["grade/inv2"].params["fail_at"] == -1
+    assert Graph.from_json(flat.text, registry).to_json() == made  # what outputs embed reopens the groups
+
+
 def test_grouping_refuses_a_selection_that_would_feed_itself(registry: Registry) -> None:
     graph = chain(registry)
     before = graph.to_json()

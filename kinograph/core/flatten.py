@@ -15,7 +15,7 @@ snapshot and reported by validation, never an exception while taking the snapsho
 from __future__ import annotations
 
 import copy
-import dataclasses
+import functools
 import json
 import marshal
 from dataclasses import dataclass, field
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from kinograph.core.errors import Problem
 from kinograph.core.graph import GraphNode, GraphReading, GraphSnapshot, Link
+from kinograph.core.graph_file import FORMAT, FORMAT_VERSION
 from kinograph.core.subgraphs import INPUTS_TYPE, OUTPUTS_TYPE, SEPARATOR, SUBGRAPH_TYPE
 
 if TYPE_CHECKING:
@@ -38,15 +39,17 @@ class FlatSnapshot(GraphSnapshot):
     """A snapshot whose groups were flattened: the nodes are the inner ones; the graph file
     (:attr:`text`, embedded in outputs) is the graph as the user made it, groups and all."""
 
-    source_text: str = ""
+    #: the graph file's data as the user made it (groups and all), copied when the snapshot was taken
+    source: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     #: why some group could not be flattened (reported by validation)
     problems: tuple[Problem, ...] = ()
     #: group id (``a`` or ``a/b``) -> the flat nodes behind its outputs (``--node GROUP``)
     group_outputs: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
-    @property  # type: ignore[override]
+    @functools.cached_property  # type: ignore[override]
     def text(self) -> str:
-        return self.source_text
+        """The graph file (compact JSON), made when first asked for (writers embed it)."""
+        return json.dumps(self.source, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def flat_snapshot(graph: Graph) -> FlatSnapshot:
@@ -58,14 +61,20 @@ def flat_snapshot(graph: Graph) -> FlatSnapshot:
     copies = marshal.loads(marshal.dumps(
         [(n.id, n.type, n.version, n.params, n.ui, n.bypass, n.plugin, n.exposed) for n in nodes]
     ))
-    text = json.dumps(graph.to_file_data(), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    source = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "meta": graph.meta,
+        "nodes": {node_id: node.to_entry(copy_values=False) for node_id, node in graph.nodes.items()},
+        "links": [{"from": link.source, "to": link.target} for link in graph.links],
+    }
     return FlatSnapshot(
         base_dir=graph.base_dir,
         nodes={entry[0]: GraphNode(*entry) for entry in copies},
         links=tuple(dict.fromkeys(links)),
         registry=graph.registry,
         meta=marshal.loads(marshal.dumps(graph.meta)),
-        source_text=text,
+        source=marshal.loads(marshal.dumps(source)),
         problems=tuple(dict.fromkeys(flat.problems)),
         group_outputs=flat.group_outputs,
     )
@@ -191,8 +200,8 @@ class _Level:
             params = {**node.params, **self.values.get(node_id, {})}
             exposed = list(node.exposed)
             exposed += [param for (inner, param) in self.ports if inner == node_id and param not in exposed]
-            self.nodes.append(dataclasses.replace(
-                node, id=self.flat_id(node_id), params=params, exposed=exposed, subgraph=None, ref=None
+            self.nodes.append(GraphNode(
+                self.flat_id(node_id), node.type, node.version, params, node.ui, node.bypass, node.plugin, exposed
             ))
         for link in level.links:
             self.follow(link)

@@ -123,7 +123,7 @@ class GraphNode:
         if self.ref is not None:
             entry["ref"] = self.ref.to_entry()
         elif self.subgraph is not None:
-            entry["subgraph"] = self.subgraph.to_entry()
+            entry["subgraph"] = self.subgraph.to_entry(copy_values)
         return entry
 
 

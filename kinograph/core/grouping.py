@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from kinograph.core.errors import GraphError, Problem
 from kinograph.core.graph_file import NAME_PATTERN
-from kinograph.core.links import reachable
+from kinograph.core.links import downstream_of, upstream_of
 from kinograph.core.ports import ANY
 from kinograph.core.subgraphs import (
     INPUTS_TYPE,
@@ -253,12 +253,7 @@ def undo_ungroup(graph: Graph, ungrouping: Ungrouping) -> None:
 def _refuse_loops(graph: Graph, ids: list[str]) -> None:
     """A node outside that is fed by the selection and feeds it would make the group feed itself."""
     chosen = set(ids)
-    downstream: set[str] = set()
-    upstream: set[str] = set()
-    for node_id in ids:
-        downstream |= reachable(graph.links, node_id)
-        upstream |= reachable(graph.links, node_id, upstream=True)
-    loop = sorted((downstream & upstream) - chosen)
+    loop = sorted((downstream_of(graph.links, ids) & upstream_of(graph.links, ids)) - chosen)
     if loop:
         raise GraphError(Problem(
             f"nodes.{loop[0]}",

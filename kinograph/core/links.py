@@ -27,6 +27,12 @@ def upstream_of(links: Iterable[Link], targets: Iterable[str]) -> set[str]:
     return set(targets) | _walk(_edges(links, upstream=True), targets)
 
 
+def downstream_of(links: Iterable[Link], sources: Iterable[str]) -> set[str]:
+    """The sources and every node they feed, directly or not."""
+    sources = list(sources)
+    return set(sources) | _walk(_edges(links, upstream=False), sources)
+
+
 def _edges(links: Iterable[Link], upstream: bool, ignoring: Link | None = None) -> dict[str, list[str]]:
     edges: dict[str, list[str]] = {}
     for link in links:

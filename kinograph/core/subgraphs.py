@@ -133,11 +133,11 @@ class Subgraph:
     interface: Interface = field(default_factory=Interface)
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def to_entry(self) -> dict[str, Any]:
+    def to_entry(self, copy_values: bool = True) -> dict[str, Any]:
         return {
-            "meta": copy.deepcopy(self.meta),
+            "meta": copy.deepcopy(self.meta) if copy_values else self.meta,
             "interface": self.interface.to_entry(),
-            "nodes": {node_id: node.to_entry() for node_id, node in self.nodes.items()},
+            "nodes": {node_id: node.to_entry(copy_values) for node_id, node in self.nodes.items()},
             "links": [{"from": link.source, "to": link.target} for link in self.links],
         }
 
