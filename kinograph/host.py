@@ -33,8 +33,8 @@ from kinograph.core.graph_file import (
     graph_schema,
     validation_problems,
 )
-from kinograph.core.grouping import Grouping, Ungrouping, check_grouping
-from kinograph.core.inner_graph import HiddenParam, InnerGraph
+from kinograph.core.grouping import Grouping, Ungrouping, check_grouping, unique_name
+from kinograph.core.inner_graph import HiddenParam, InnerGraph, RemovedPort
 from kinograph.core.links import port_accepts, reachable
 from kinograph.core.overrides import apply_overrides, parse_override
 from kinograph.core.param_ports import exposable_params, node_inputs
@@ -108,6 +108,7 @@ __all__ = [
     "Problem",
     "Registry",
     "RemovedNode",
+    "RemovedPort",
     "RunOptions",
     "RunResult",
     "RunStatus",
@@ -144,6 +145,7 @@ __all__ = [
     "subgraph_library",
     "subgraph_node",
     "subgraphs_dir",
+    "unique_name",
     "user_source",
     "validate",
     "validate_graph",

@@ -185,6 +185,48 @@ def test_a_param_shown_on_the_group_sets_the_inner_one(session: Session, registr
     assert graph.to_json() == before
 
 
+def test_a_param_on_the_group_can_be_driven_by_a_link(session: Session, registry: Registry) -> None:
+    graph = chain(registry)
+    graph.group_nodes(["inv", "inv2"], "grade")
+    graph.inner("grade").expose_on_group("inv2", "fail_at")
+    graph.add_node("kinograph.value.number", "when", {"value": 2})
+    graph.expose_param("grade", "fail_at")  # the group's param shown as an input port of the group
+    graph.connect("when.value", "grade.fail_at")
+    flat = graph.snapshot()
+    assert "when.value -> grade/inv2.fail_at" in {str(link) for link in flat.links}
+    assert flat.nodes["grade/inv2"].exposed == ["fail_at"]
+    result = session.run(graph, RunOptions(use_cache=False))
+    assert [f.node_id for f in result.failures] == ["grade/inv2"] and "frame 2" in result.failures[0].message
+    ungrouped = graph.ungroup("grade")
+    assert "when.value -> inv2.fail_at" in {str(link) for link in graph.links} and graph.nodes["inv2"].exposed == ["fail_at"]
+    graph.undo_ungroup(ungrouped)
+
+
+def test_ports_added_to_a_group_inside_carry_links_and_come_off_exactly(session: Session, registry: Registry) -> None:
+    graph = chain(registry)
+    graph.add_node("test.collect", "side", {"label": "side"})
+    graph.group_nodes(["inv", "inv2"], "grade")
+    before = graph.to_json()
+    inner = graph.inner("grade")
+    inner.add_group_port("output", "first", "FrameStream")
+    inner.connect("inv.frames", "outputs.first")  # what the first invert gives, shown outside
+    graph.connect("grade.first", "side.frames")
+    with pytest.raises(GraphError, match=r"inv\.frames -> outputs\.first uses it"):
+        inner.remove_group_port("output", "first")
+    result = session.run(graph, RunOptions(use_cache=False))
+    assert result.ok and nodes_for_tests.Collect.seen["side"] == [255 - i for i in range(8)]
+    graph.disconnect(graph.links[-1])
+    inner.disconnect(inner.links[-1])
+    removed = inner.remove_group_port("output", "first")
+    assert graph.to_json() == before
+    inner.restore_group_port(removed)
+    assert [p.name for p in graph.node_class("grade").outputs] == ["frames", "first"]
+    with pytest.raises(GraphError, match="already has an output 'first'"):
+        inner.add_group_port("output", "first", "Number")
+    with pytest.raises(GraphError, match="unknown port type"):
+        inner.add_group_port("input", "x", "Nonsense")
+
+
 def test_validation_names_what_is_wrong_inside_a_group(registry: Registry) -> None:
     graph = chain(registry)
     graph.group_nodes(["inv", "inv2"], "grade")

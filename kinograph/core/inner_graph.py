@@ -21,7 +21,15 @@ from kinograph.core.errors import GraphError, Problem
 from kinograph.core.graph import ChangeKind, Graph, GraphChange, GraphNode, GraphReading, Link
 from kinograph.core.graph_file import NAME_PATTERN
 from kinograph.core.registry import Registry
-from kinograph.core.subgraphs import SEPARATOR, GroupParam, Interface, Subgraph
+from kinograph.core.subgraphs import (
+    INPUTS_TYPE,
+    OUTPUTS_TYPE,
+    SEPARATOR,
+    GroupParam,
+    GroupPort,
+    Interface,
+    Subgraph,
+)
 
 _NAME = re.compile(NAME_PATTERN)
 
@@ -61,6 +69,15 @@ class HiddenParam:
     inner_had_value: bool
     #: where the name stood in the group's params shown as ports (None: it was not one)
     port_index: int | None
+
+
+@dataclass(frozen=True)
+class RemovedPort:
+    """What :meth:`InnerGraph.remove_group_port` took away, for :meth:`InnerGraph.restore_group_port`."""
+
+    direction: str
+    index: int
+    port: GroupPort
 
 
 class InnerGraph(Graph):
@@ -222,6 +239,63 @@ class InnerGraph(Graph):
             else:
                 inner.params.pop(shown.param, None)
         self._emit(GraphChange(ChangeKind.INTERFACE_CHANGED, shown.node, name=shown.param, value=shown.name))
+
+    # -- the group's ports --
+
+    def add_group_port(self, direction: str, name: str, port_type: str) -> GroupPort:
+        """A new ``input`` or ``output`` port of the group, of ``port_type``; link it inside from
+        Group inputs (or into Group outputs). :meth:`remove_group_port` is the inverse."""
+        ports = self._ports(direction)
+        where = f"nodes.{self.path}.{direction}s.{name}"
+        if not _NAME.match(name):
+            raise GraphError(Problem(where, "port names must match [A-Za-z_][A-Za-z0-9_-]*"))
+        if any(p.name == name for p in ports) or (direction == "input" and self.interface.param(name) is not None):
+            raise GraphError(Problem(where, f"the group already has an {direction} {name!r}"))
+        if self.registry.ports.get(port_type) is None:
+            raise GraphError(Problem(where, f"unknown port type {port_type!r}"))
+        port = GroupPort(name, port_type)
+        ports.append(port)
+        self._emit(GraphChange(ChangeKind.INTERFACE_CHANGED, None, name=name, value=direction))
+        return copy.deepcopy(port)
+
+    def remove_group_port(self, direction: str, name: str) -> RemovedPort:
+        """Take a port off the group; its links, inside and outside, must go first."""
+        ports = self._ports(direction)
+        port = next((p for p in ports if p.name == name), None)
+        where = f"nodes.{self.path}.{direction}s.{name}"
+        if port is None:
+            raise GraphError(Problem(where, f"the group has no {direction} {name!r}"))
+        users = self.group_port_links(direction, name)
+        if users:
+            raise GraphError(Problem(where, f"{users[0]} uses it", "remove its links first"))
+        index = ports.index(port)
+        del ports[index]
+        self._emit(GraphChange(ChangeKind.INTERFACE_CHANGED, None, name=name, value=direction))
+        return RemovedPort(direction, index, copy.deepcopy(port))
+
+    def restore_group_port(self, removed: RemovedPort) -> None:
+        """Undo :meth:`remove_group_port`: the port back at its place."""
+        self._ports(removed.direction).insert(removed.index, copy.deepcopy(removed.port))
+        self._emit(GraphChange(ChangeKind.INTERFACE_CHANGED, None, name=removed.port.name, value=removed.direction))
+
+    def group_port_links(self, direction: str, name: str) -> list[Link]:
+        """The links, inside and outside the group, that use its port ``name``."""
+        if direction == "input":  # from Group inputs inside, into the group outside
+            inside = [lk for lk in self.links if lk.source_port == name and self._is(lk.source_node, INPUTS_TYPE)]
+            outside = [lk for lk in self.parent.links if (lk.target_node, lk.target_port) == (self.group_id, name)]
+        else:  # into Group outputs inside, from the group outside
+            inside = [lk for lk in self.links if lk.target_port == name and self._is(lk.target_node, OUTPUTS_TYPE)]
+            outside = [lk for lk in self.parent.links if (lk.source_node, lk.source_port) == (self.group_id, name)]
+        return inside + outside
+
+    def _is(self, node_id: str, kind: str) -> bool:
+        node = self.nodes.get(node_id)
+        return node is not None and node.type == kind
+
+    def _ports(self, direction: str) -> list[GroupPort]:
+        if direction not in ("input", "output"):
+            raise GraphError(Problem(f"nodes.{self.path}", f"a port is an input or an output, not {direction!r}"))
+        return self.interface.inputs if direction == "input" else self.interface.outputs
 
     def rename_node(self, old: str, new: str) -> None:
         """As :meth:`Graph.rename_node`; the group's params shown from the node follow it."""

@@ -23,6 +23,7 @@ from kinograph.host import (
     InnerGraph,
     Link,
     RemovedNode,
+    RemovedPort,
     SubgraphRef,
     Ungrouping,
 )
@@ -382,3 +383,35 @@ class ShowOnGroupCommand(GraphCommand):
             self.inner.hide_from_group(self._name)
         elif not self.shown and self._hidden is not None:
             self.inner.restore_group_param(self._hidden)
+
+
+class AddGroupPortCommand(GraphCommand):
+    """A new input or output port of the group shown."""
+
+    def __init__(self, graph: InnerGraph, direction: str, name: str, port_type: str) -> None:
+        super().__init__(graph, f"Add group {direction} {name}")
+        self.inner = graph
+        self.direction, self.name, self.port_type = direction, name, port_type
+
+    def redo(self) -> None:
+        self.inner.add_group_port(self.direction, self.name, self.port_type)
+
+    def undo(self) -> None:
+        self.inner.remove_group_port(self.direction, self.name)
+
+
+class RemoveGroupPortCommand(GraphCommand):
+    """Take an unlinked port off the group shown; undo puts it back at its place."""
+
+    def __init__(self, graph: InnerGraph, direction: str, name: str) -> None:
+        super().__init__(graph, f"Remove group {direction} {name}")
+        self.inner = graph
+        self.direction, self.name = direction, name
+        self._removed: RemovedPort | None = None
+
+    def redo(self) -> None:
+        self._removed = self.inner.remove_group_port(self.direction, self.name)
+
+    def undo(self) -> None:
+        if self._removed is not None:
+            self.inner.restore_group_port(self._removed)

@@ -18,7 +18,9 @@ from kinograph.gui import commands
 from kinograph.gui.clipboard import fragment_json, fragment_nodes
 from kinograph.gui.editor_state import compact, editor_state, link_key
 from kinograph.host import (
+    INPUTS_TYPE,
     NAME_PATTERN,
+    OUTPUTS_TYPE,
     Graph,
     InnerGraph,
     Link,
@@ -26,6 +28,7 @@ from kinograph.host import (
     check_grouping,
     exposable_params,
     subgraph_node,
+    unique_name,
     validation_problems,
 )
 
@@ -283,6 +286,43 @@ class GraphEditor:
                 self.stack.push(commands.DisconnectCommand(parent, link))
         self.stack.push(commands.ShowOnGroupCommand(inner, node_id, param, shown))
         self.stack.endMacro()
+        return None
+
+    def port_on_group(self, node_id: str, port: str, direction: str) -> str | None:
+        """Inside a group: give the group a port for an inner node's unlinked input (fed from
+        Group inputs) or output (read by Group outputs), linked in one undo step; why not, or None."""
+        inner = self.graph
+        if not isinstance(inner, InnerGraph):
+            return "only a node inside a group has ports to show on it"
+        kind = INPUTS_TYPE if direction == "input" else OUTPUTS_TYPE
+        ends = next((n for n, node in inner.nodes.items() if node.type == kind), None)
+        if ends is None:
+            return f"the group has no {'Group inputs' if direction == 'input' else 'Group outputs'} node"
+        port_type = inner.port_type(node_id, port, direction)
+        if port_type is None:
+            return f"{node_id} has no {direction} {port!r}"
+        ports = inner.interface.inputs if direction == "input" else inner.interface.outputs
+        taken = {p.name for p in ports} | {p.name for p in inner.interface.params}
+        name = unique_name(port, taken)
+        source, target = (f"{ends}.{name}", f"{node_id}.{port}") if direction == "input" else (f"{node_id}.{port}", f"{ends}.{name}")
+        self.stack.beginMacro(f"Show {node_id}.{port} on the group")
+        self.stack.push(commands.AddGroupPortCommand(inner, direction, name, port_type))
+        self.stack.push(commands.ConnectCommand(inner, source, target))
+        self.stack.endMacro()
+        return None
+
+    def remove_group_port(self, direction: str, name: str) -> str | None:
+        """Inside a group: take an unlinked port off the group; why not, or None."""
+        inner = self.graph
+        if not isinstance(inner, InnerGraph):
+            return "not inside a group"
+        ports = inner.interface.inputs if direction == "input" else inner.interface.outputs
+        if not any(p.name == name for p in ports):
+            return f"the group has no {direction} {name!r}"
+        users = inner.group_port_links(direction, name)
+        if users:  # refuse before the undo stack runs it
+            return f"{users[0]} uses it: remove its links first"
+        self.stack.push(commands.RemoveGroupPortCommand(inner, direction, name))
         return None
 
     # -- clipboard --

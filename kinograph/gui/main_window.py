@@ -39,6 +39,8 @@ from kinograph.gui.plugins_dialog import PluginsDialog, failed_summary
 from kinograph.gui.scene import GraphScene
 from kinograph.gui.view import GraphView
 from kinograph.host import (
+    INPUTS_TYPE,
+    OUTPUTS_TYPE,
     SEPARATOR,
     Graph,
     GraphChange,
@@ -563,6 +565,8 @@ class MainWindow(QMainWindow):
                 menu.addSeparator() if name is None else menu.addAction(self.actions[name])
         if node is not None and node.is_group:
             self._group_menu(menu, node.node_id)
+        if node is not None and self.level:
+            self._group_ports_menu(menu, node.node_id)
         if self.level:
             menu.addAction(self.actions["exit_group"])
         if node is not None:
@@ -584,6 +588,35 @@ class MainWindow(QMainWindow):
             menu.addAction("Make Local", lambda: self.editor.set_subgraph_ref(group_id, None, f"Make {group_id} local"))
         else:
             menu.addAction("Save as Reusable…", lambda: self.save_reusable(group_id))
+
+    def _group_ports_menu(self, menu: QMenu, node_id: str) -> None:
+        """Inside a group: give it ports for a node's free inputs and outputs, or take unused ones off."""
+        graph = self.editor.graph
+        node = graph.nodes[node_id]
+        ports = menu.addMenu("Group ports")
+        if node.type in (INPUTS_TYPE, OUTPUTS_TYPE):
+            direction = "input" if node.type == INPUTS_TYPE else "output"
+            for port in graph.interface.inputs if direction == "input" else graph.interface.outputs:
+                action = ports.addAction(f"Remove {direction} {port.name}",
+                                         lambda name=port.name: self._report(self.editor.remove_group_port(direction, name)))
+                action.setEnabled(not graph.group_port_links(direction, port.name))
+            return
+        cls = graph.node_class(node_id)
+        linked_in = {lk.target_port for lk in graph.links_into(node_id)}
+        to_outputs = {lk.source_port for lk in graph.links_from(node_id) if graph.nodes[lk.target_node].type == OUTPUTS_TYPE}
+        for port in graph.inputs_for(node_id):
+            if port.name not in linked_in:
+                ports.addAction(f"Feed input {port.name} from the group",
+                                lambda name=port.name: self._report(self.editor.port_on_group(node_id, name, "input")))
+        for out in cls.outputs if cls is not None else []:
+            if out.name not in to_outputs:
+                ports.addAction(f"Show output {out.name} on the group",
+                                lambda name=out.name: self._report(self.editor.port_on_group(node_id, name, "output")))
+        ports.setEnabled(not ports.isEmpty())
+
+    def _report(self, refusal: str | None) -> None:
+        if refusal is not None:
+            self.show_status(f"Cannot do that: {refusal}")
 
     # -- groups --
 

@@ -179,3 +179,22 @@ def test_backdrop_moved_to_ctrl_j(window) -> None:
     assert len(window.graph.meta["editor"]["backdrops"]) == 1
     assert "group" not in window.graph.nodes
 
+
+
+def test_the_node_menu_inside_a_group_adds_and_removes_group_ports(window) -> None:
+    ids = _chain(window)
+    window.view.select_only([ids["invert"], ids["invert2"]])
+    _key(window, Qt.Key.Key_G, CTRL)
+    grouped = window.graph.to_json()
+    _key(window, Qt.Key.Key_Tab)
+    window._context_menu(node_point(window, ids["invert"]))
+    ports = next(a.menu() for a in window.context_menu.actions() if a.menu() and a.text() == "Group ports")
+    show = next(a for a in ports.actions() if a.text() == "Show output frames on the group")
+    show.trigger()
+    assert [p.name for p in window.graph.inner("group").interface.outputs] == ["frames", "frames2"]
+    assert "frames2" in window.scene.node_items["outputs"].inputs  # Group outputs grew the port
+    _key(window, Qt.Key.Key_Tab, CTRL)
+    assert set(window.scene.node_items["group"].outputs) == {"frames", "frames2"}
+    window.stack.undo()
+    assert window.graph.to_json() == grouped
+    assert set(window.scene.node_items["group"].outputs) == {"frames"}

@@ -119,6 +119,7 @@ def _scenarios(ids: dict[str, str]) -> dict[str, Callable[[Graph], object]]:
         "undo_ungroup": lambda g: g.undo_ungroup(g.ungroup(g.group_nodes([sink], "grp").group_id)),
         "add_subgraph": lambda g: (save_subgraph(g, "grp", "user:scenario.json"), g.add_subgraph("user:scenario.json")),
         "inside a group": lambda g: g.inner("grp").expose_on_group(sink, "label"),
+        "a port on the group": lambda g: g.inner("grp").add_group_port("output", "extra", "Number"),
     }
 
 
