@@ -22,7 +22,6 @@ from kinograph.core.contributions import Command, GraphReader
 from kinograph.core.devices import available_devices
 from kinograph.core.errors import MESSAGE_LIMIT, GraphError, KinographError, LinkRefused, Problem, shown
 from kinograph.core.events import Event, EventBus
-from kinograph.core.flatten import expand_targets
 from kinograph.core.graph import ChangeKind, Connection, Graph, GraphChange, GraphNode, Link, RemovedNode
 from kinograph.core.graph_file import (
     FORMAT,
@@ -124,7 +123,6 @@ __all__ = [
     "cache_dir",
     "check_grouping",
     "dump_graph_file",
-    "expand_targets",
     "exposable_params",
     "field_ui",
     "get_registry",

@@ -160,7 +160,7 @@ def _warn_loaded(graph: Any) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from kinograph.api import CancelToken
     from kinograph.cli.render import JsonEvents, PlainLines, ProgressBars
-    from kinograph.host import Graph, RunOptions, Session, apply_overrides, expand_targets, stop_on_signals
+    from kinograph.host import Graph, RunOptions, Session, apply_overrides, stop_on_signals
 
     strict = _strict_problems()
     if strict is not None:
@@ -180,7 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = RunOptions(
         device=args.device,
         use_cache=not args.no_cache,
-        targets=expand_targets(graph, args.targets),  # --node GROUP: what its outputs need
+        targets=args.targets,
         # One-shot runs rarely re-use streams: writing every frame to disk is opt-in here.
         stream_cache="outputs" if args.cache_streams else "off",
     )

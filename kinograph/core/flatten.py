@@ -97,33 +97,6 @@ def flat_reading(graph: GraphReading, nodes: set[str] | None = None) -> tuple[Gr
     return graph, problems
 
 
-def expand_targets(graph: GraphReading, targets: list[str] | None) -> list[str] | None:
-    """``--node GROUP`` runs what the group's outputs need: its id becomes the flat nodes behind
-    its outputs. Other ids (``group/inner`` too) stay as they are."""
-    if not targets or not any(_names_group(graph, target) for target in targets):
-        return targets
-    flat = graph.snapshot() if hasattr(graph, "snapshot") else graph
-    behind = getattr(flat, "group_outputs", {})
-    expanded: list[str] = []
-    for target in targets:
-        for node_id in behind.get(target, (target,)):
-            if node_id not in expanded:
-                expanded.append(node_id)
-    return expanded
-
-
-def _names_group(graph: GraphReading, node_id: str) -> bool:
-    *groups, last = node_id.split(SEPARATOR)
-    level: Any = graph
-    for group in groups:
-        node = level.nodes.get(group)
-        if node is None or node.subgraph is None:
-            return False
-        level = _SubgraphLevel(node.subgraph)
-    node = level.nodes.get(last)
-    return node is not None and node.type == SUBGRAPH_TYPE
-
-
 def _node_of(problem: Problem) -> str | None:
     if not problem.where.startswith("nodes."):
         return None

@@ -36,6 +36,9 @@ def make_plan(snapshot: GraphSnapshot, registry: Registry, targets: list[str] | 
             raise GraphError(
                 Problem("", "the graph has no output node, so nothing would run", "add a writer or a preview")
             )
+    # A group's id asks for what its outputs need (its inner nodes run under ``group/inner`` ids).
+    behind = getattr(snapshot, "group_outputs", {})
+    targets = list(dict.fromkeys(t for target in targets for t in behind.get(target, (target,))))
     for target in targets:
         if target not in snapshot.nodes:
             raise GraphError(Problem(f"nodes.{target}", "there is no such node to run"))
