@@ -15,7 +15,7 @@ from kinograph.api import SubgraphSource, hookimpl
 from kinograph.cli import main
 from kinograph.core.registry import Registry
 from kinograph.core.subgraph_files import save_subgraph, subgraph_library, subgraphs_dir
-from kinograph.host import Graph, GraphError, KinographError, RunOptions, Session, validate
+from kinograph.host import Graph, GraphError, KinographError, RunOptions, Session, graph_schema, validate
 
 
 def reusable(registry: Registry, name: str = "twice.json") -> str:
@@ -63,6 +63,12 @@ def test_a_reusable_subgraph_used_twice_runs_and_saves_as_references(registry: R
     assert "subgraph" not in entry and entry["ref"]["source"] == source and entry["ref"]["version"] == 1
     again = Graph.load(path, registry)
     assert again.load_warnings == [] and again.to_json() == path.read_text(encoding="utf-8")
+    import jsonschema
+
+    schema = graph_schema()  # what `kinograph schema` prints describes both kinds of file
+    jsonschema.validate(saved, schema)
+    subgraph_file = json.loads((subgraphs_dir() / "twice.json").read_text(encoding="utf-8"))
+    jsonschema.validate(subgraph_file, {"$ref": "#/$defs/SubgraphFile", "$defs": schema["$defs"]})
 
 
 def test_an_edited_subgraph_file_is_picked_up_on_reload_with_a_warning(registry: Registry, session: Session, tmp_path: Path) -> None:

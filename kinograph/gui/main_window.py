@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -66,12 +66,19 @@ class ReadOnlyStack(QUndoStack):
 
     def push(self, command: Any) -> None:  # type: ignore[override]
         self.window.show_status(f"This group uses {self.source}, which is read-only here: Make local to edit it")
+        QTimer.singleShot(0, self._show_model)  # a drag or a typed value showed what did not happen
+
+    def _show_model(self) -> None:
+        window = self.window
+        if window.editor.stack is self:
+            window.scene.rebuild()
+            window.inspector.show_node(window.inspector.node_id)
 
     def beginMacro(self, text: str) -> None:
-        pass
+        return  # nothing is recorded here (read-only)
 
     def endMacro(self) -> None:
-        pass
+        return  # nothing is recorded here (read-only)
 
 
 class MainWindow(QMainWindow):

@@ -5,8 +5,8 @@ the exact file text at every step."""
 
 from __future__ import annotations
 
-from helpers import node_point
-from PySide6.QtCore import Qt
+from helpers import drag, node_point
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -139,7 +139,7 @@ def test_a_param_shown_on_the_group_from_the_inspector(window) -> None:
     assert window.graph.to_json() == grouped
 
 
-def test_a_reusable_subgraph_from_the_palette_is_read_only_until_made_local(window, tmp_path) -> None:
+def test_a_reusable_subgraph_from_the_palette_is_read_only_until_made_local(window, qtbot) -> None:
     from kinograph.host import subgraphs_dir
 
     ids = _chain(window)
@@ -161,6 +161,12 @@ def test_a_reusable_subgraph_from_the_palette_is_read_only_until_made_local(wind
     _key(window, Qt.Key.Key_Delete)
     assert window.graph.to_json() == inner_before  # refused: the file's content is read-only here
     assert "Make local" in window.statusBar().currentMessage()
+    start = node_point(window, ids["invert"])
+    drag(window, start, start + QPoint(90, 60))
+    qtbot.wait(20)
+    item = window.scene.node_items[ids["invert"]]  # a drag that was refused does not stay drawn
+    assert [item.x(), item.y()] == window.graph.inner(added).nodes[ids["invert"]].ui["pos"]
+    assert window.graph.to_json() == inner_before
     window.breadcrumbs.local_button.click()
     assert window.graph.nodes[added].ref is None and not window.breadcrumbs.local_button.isVisible()
     window.view.select_only([ids["invert"]])
@@ -198,3 +204,15 @@ def test_the_node_menu_inside_a_group_adds_and_removes_group_ports(window) -> No
     window.stack.undo()
     assert window.graph.to_json() == grouped
     assert set(window.scene.node_items["group"].outputs) == {"frames"}
+
+
+def test_run_events_of_inner_nodes_find_their_items(window) -> None:
+    ids = _chain(window)
+    window.view.select_only([ids["invert"], ids["invert2"]])
+    _key(window, Qt.Key.Key_G, CTRL)
+    inner = f"group/{ids['invert']}"
+    assert window.node_item(inner) is window.scene.node_items["group"]  # from above: the group stands for it
+    assert window.node_item(ids["pattern"]) is window.scene.node_items[ids["pattern"]]
+    window.enter_group("group")
+    assert window.node_item(inner) is window.scene.node_items[ids["invert"]]
+    assert window.node_item(ids["pattern"]) is None  # not on the level shown
