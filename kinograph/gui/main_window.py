@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from kinograph.api import GraphError, KinographError
-from kinograph.gui import shortcuts
+from kinograph.gui import settings, shortcuts
 from kinograph.gui.breadcrumbs import Breadcrumbs
 from kinograph.gui.editor_state import BACKDROP_COLORS, editor_state, link_key, new_item_id
 from kinograph.gui.edits import GraphEditor
@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
         self.scene.status.connect(self.show_status)
         self.scene.selectionChanged.connect(self._selection_changed)
         self.stack.cleanChanged.connect(self._clean_changed)
+        self._shown_once = False
         self.resize(1400, 860)
         self._update_title()
 
@@ -203,7 +204,11 @@ class MainWindow(QMainWindow):
         a("delete", "De&lete", self.delete_selection, extra_keys=["Backspace"])
         a("select_all", "Select &All", self.select_all)
         a("search", "Add node…", lambda: self.view.open_search())
-        a("fit", "&Fit", self.view.fit)
+        a("fit", "&Fit", lambda: self.view.fit())
+        a("frame_all", "Frame &All", self.view.frame_all)
+        minimap = a("minimap", "&Minimap", self._toggle_minimap, checkable=True)
+        minimap.setChecked(settings.setting("minimap", True))
+        self.view.minimap.set_enabled_by_user(minimap.isChecked())
         a("bypass", "Toggle &Bypass", lambda: self.editor.toggle_bypass(self.scene.selected_node_ids()))
         a("layout", "Auto-&Layout", self.auto_layout)
         a("backdrop", "Add Back&drop", self.add_backdrop)
@@ -218,8 +223,10 @@ class MainWindow(QMainWindow):
         # search action, whose menu entry still says Tab.
         self.actions["search"].setShortcuts([])
         # Canvas keys must not fire while typing in the inspector or the search box.
-        for name in ("delete", "fit", "layout", "note", "search", "select_all", "copy", "cut", "paste", "duplicate",
-                     "exit_group"):
+        # Single keys (F, L, N, Home) act only when the canvas has the focus: typed in a field they
+        # are text, and Home in the viewer means "first frame".
+        for name in ("delete", "fit", "frame_all", "layout", "note", "search", "select_all", "copy", "cut", "paste",
+                     "duplicate", "exit_group"):
             self.removeAction(self.actions[name])
             self.view.addAction(self.actions[name])
             self.actions[name].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -244,7 +251,7 @@ class MainWindow(QMainWindow):
         for name in ("search", "bypass", "layout", None, "group", "ungroup", "exit_group", None, "backdrop", "note"):
             graph_menu.addSeparator() if name is None else graph_menu.addAction(self.actions[name])
         self.view_menu = bar.addMenu("&View")
-        for name in ("fit", "snap"):
+        for name in ("fit", "frame_all", "minimap", "snap"):
             self.view_menu.addAction(self.actions[name])
         self.view_menu.addSeparator()
         for dock in (self.palette_dock, self.inspector_dock, self.history_dock):
@@ -384,7 +391,8 @@ class MainWindow(QMainWindow):
         self.path, self.opened_from = path, opened_from
         self.stack.setClean()
         self._update_title()
-        self.view.fit()
+        self.view.fit_when_laid_out()
+        self.view.setFocus()  # Tab, F, Home work at once, without a click on the canvas first
 
     def save(self) -> bool:
         if self.path is None:
@@ -428,6 +436,12 @@ class MainWindow(QMainWindow):
         self.show_status(f"{title}: {message.splitlines()[0] if message else ''}")
         if QGuiApplication.platformName() != "offscreen":
             QMessageBox.warning(self, title, message)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            self.view.setFocus()  # the canvas takes the keys from the start (Tab adds a node)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.maybe_save():
@@ -541,6 +555,10 @@ class MainWindow(QMainWindow):
             "rect": [round(point.x(), 1), round(point.y(), 1), 220.0, 110.0],
         })
         self.editor.set_editor_state(state, "Add note")
+
+    def _toggle_minimap(self, on: bool) -> None:
+        self.view.minimap.set_enabled_by_user(on)
+        settings.remember("minimap", on)
 
     def _toggle_snap(self, on: bool) -> None:
         self.scene.snap_to_grid = on

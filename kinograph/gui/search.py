@@ -136,6 +136,12 @@ class NodeSearch(QFrame):
         self.hide()
         self.chosen.emit(item.data(Qt.ItemDataRole.UserRole))
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        event.accept()  # a key the box does not use must not reach the canvas behind it
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        event.accept()  # nor its release (a Space released here would reopen the search)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.edit and event.type() == QEvent.Type.KeyPress:
             assert isinstance(event, QKeyEvent)

@@ -35,6 +35,7 @@ HOTKEYS: list[Hotkey] = [
     Hotkey("search", "Tab", "Search nodes at the cursor and place one (also Space); on a selected group: enter it"),
     Hotkey("exit_group", "Ctrl+Tab", "Leave the group shown, up one level (or click a breadcrumb)"),
     Hotkey("fit", "F", "Fit the selection, or the whole graph, in view"),
+    Hotkey("frame_all", "Home", "Show the whole graph (however big)"),
     Hotkey("bypass", "Ctrl+B", "Toggle bypass of the selected nodes"),
     Hotkey("layout", "L", "Auto-layout the selection, or the whole graph"),
     Hotkey("group", "Ctrl+G", "Group the selected nodes into a subgraph (links across become its ports)"),

@@ -10,6 +10,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
@@ -17,11 +18,16 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
 from kinograph.api import Node
 from kinograph.gui.items.link_item import LinkItem
 from kinograph.gui.items.node_item import NodeItem
+from kinograph.gui.items.port_item import PortItem
+from kinograph.gui.minimap import Minimap
 from kinograph.gui.palette import MIME_NODE_TYPE, subgraph_source
 from kinograph.gui.scene import GraphScene
 from kinograph.gui.search import NodeSearch
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
+#: The wheel zooms out to MIN_ZOOM, or further when that is what it takes to see the whole graph
+#: (a 200-node graph after auto-layout is wider than 10 screens); never below this.
+FLOOR_ZOOM = 0.005
 
 
 class GraphView(QGraphicsView):
@@ -54,7 +60,13 @@ class GraphView(QGraphicsView):
         self.last_scene_pos = QPointF()
         self._kept_selection: list = []
         self._rubber_band = False
+        #: Fit the whole graph again on every resize until the user moves the view: a file
+        #: opened before the window is laid out (docks sized, shown) would otherwise end up
+        #: fitted to a viewport of another size, with nodes cut off at the edges.
+        self._fit_pending = False
         scene.search_requested.connect(self.open_link_search)
+        self.minimap = Minimap(self)
+        scene.changed.connect(lambda _rects: self.minimap.refresh())
 
     # -- zoom, pan, fit --
 
@@ -65,8 +77,9 @@ class GraphView(QGraphicsView):
         steps = event.angleDelta().y() / 120.0
         if not steps:
             return
+        self._fit_pending = False
         factor = 1.15 ** steps
-        factor = max(MIN_ZOOM / self.zoom(), min(MAX_ZOOM / self.zoom(), factor))
+        factor = max(self.min_zoom() / self.zoom(), min(MAX_ZOOM / self.zoom(), factor))
         # Keep the canvas point under the cursor still (the event's position, not QCursor's).
         pixel = event.position().toPoint()
         fixed = self.mapToScene(pixel)
@@ -75,33 +88,84 @@ class GraphView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self._pan_by(pixel - self.mapFromScene(fixed))
 
-    def fit(self) -> None:
-        """Fit the selection, or the whole graph, in view (never zooming in past 100%)."""
-        scene = self.graph_scene
-        items = [i for i in scene.selectedItems() if i.isVisible()] or [
-            i for i in scene.items() if i.isVisible() and i.parentItem() is None
-        ]
-        if not items:
+    def fit(self, everything: bool = False) -> None:
+        """Fit the selection (or, with ``everything`` or nothing selected, the whole graph) in
+        view, never zooming in past 100%; any graph fits, however big."""
+        rect = QRectF() if everything else self._items_rect(self.graph_scene.selectedItems())
+        if rect.isNull():
+            rect = self.graph_rect()
+        if rect.isNull():
             self.resetTransform()
             self.centerOn(0, 0)
             return
-        rect = QRectF()
-        for item in items:
-            rect = rect.united(_shown_rect(item))
         rect = rect.adjusted(-40, -40, 40, 40)
+        room = rect.adjusted(-20000, -20000, 20000, 20000)  # the view scrolls only within the scene rect
+        if not self.graph_scene.sceneRect().contains(room):
+            self.graph_scene.setSceneRect(self.graph_scene.sceneRect().united(room))
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.0:
             self.resetTransform()
-        elif self.zoom() < MIN_ZOOM:
+        elif self.zoom() < FLOOR_ZOOM:
             self.resetTransform()
-            self.scale(MIN_ZOOM, MIN_ZOOM)
+            self.scale(FLOOR_ZOOM, FLOOR_ZOOM)
         self.centerOn(rect.center())
+        self.minimap.refresh()
+
+    def frame_all(self) -> None:
+        """Home: the whole graph in view, whatever is selected."""
+        self.fit(everything=True)
+
+    def fit_when_laid_out(self) -> None:
+        """Fit everything now and again whenever the view is resized, until the user moves it."""
+        self.fit(everything=True)
+        self._fit_pending = True
+
+    def graph_rect(self) -> QRectF:
+        """The canvas area the graph covers (nodes with what hangs under them, frames, dots)."""
+        scene = self.graph_scene
+        rect = QRectF()
+        for node in scene.node_items.values():
+            rect = rect.united(node.sceneBoundingRect())
+            for child in node.childItems():  # a run thumbnail hangs under it (ports sit on its edge)
+                if child.isVisible() and not isinstance(child, PortItem):
+                    rect = rect.united(child.sceneBoundingRect())
+        for item in [*scene.frame_items, *scene.reroute_items]:
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    @staticmethod
+    def _items_rect(items: list[QGraphicsItem]) -> QRectF:
+        rect = QRectF()
+        for item in items:
+            if item.isVisible():
+                rect = rect.united(_shown_rect(item))
+        return rect
+
+    def min_zoom(self) -> float:
+        """How far the wheel zooms out: MIN_ZOOM, or as far as seeing the whole graph takes."""
+        rect = self.graph_rect()
+        viewport = self.viewport().rect()
+        if rect.isNull() or rect.width() <= 0 or rect.height() <= 0:
+            return MIN_ZOOM
+        whole = min(viewport.width() / (rect.width() + 80), viewport.height() / (rect.height() + 80))
+        return max(FLOOR_ZOOM, min(MIN_ZOOM, whole * 0.8))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._fit_pending:
+            self.fit(everything=True)
+        self.minimap.place()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        self.minimap.refresh()
 
     def _pan_by(self, delta: QPoint) -> None:
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._fit_pending = False
         self.last_scene_pos = self.mapToScene(event.position().toPoint())
         if self.search.isVisible() and not self.search.geometry().contains(event.position().toPoint()):
             self.search.hide()
@@ -171,6 +235,7 @@ class GraphView(QGraphicsView):
         return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        self._fit_pending = False
         if event.key() == Qt.Key.Key_Escape and self.graph_scene.cancel_gesture():
             return
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
@@ -180,8 +245,11 @@ class GraphView(QGraphicsView):
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_down = False
-            if not self._space_panned:
+            # Only a Space pressed on the canvas opens the search: the release of one typed in
+            # the search box (or another child) must not reopen it and wipe the query.
+            tapped = self._space_down and not self._space_panned
+            self._space_down = self._space_panned = False
+            if tapped:
                 self.open_search()
             return
         super().keyReleaseEvent(event)

@@ -28,6 +28,8 @@ SUMMARY_H = 17.0
 MIN_WIDTH = 170.0
 RADIUS = 6.0
 SUMMARY_PARAMS = 3
+#: Below this scale nodes are drawn as plain blocks (their text would be a few pixels high).
+FAR_ZOOM = 0.3
 
 
 def format_value(value: Any) -> str:
@@ -203,6 +205,9 @@ class NodeItem(QGraphicsItem):
         return path
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < FAR_ZOOM:
+            self._paint_far(painter)
+            return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = QRectF(0, 0, self.width, self.height)
         body = QPainterPath()
@@ -236,6 +241,19 @@ class NodeItem(QGraphicsItem):
                          self.node_id)
         if self.badge is not None:
             self._paint_badge(painter)
+
+    def _paint_far(self, painter: QPainter) -> None:
+        """Zoomed far out text is unreadable: a block in the title colour, the run state as a
+        strip on top. A 1,000-node graph shown whole stays quick to draw."""
+        title = theme.MISSING.darker(140) if self.missing else theme.category_color(self.category)
+        painter.fillRect(QRectF(0, 0, self.width, self.height), theme.NODE_BODY)
+        painter.fillRect(QRectF(0, 0, self.width, TITLE_H * 1.5), title)
+        if self.badge is not None:
+            painter.fillRect(QRectF(0, -TITLE_H * 0.8, self.width, TITLE_H * 0.8), QColor(self.badge.color))
+        if self.isSelected():
+            painter.setPen(QPen(theme.NODE_SELECTED, 0))  # cosmetic: visible at any zoom
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(0, 0, self.width, self.height))
 
     def _paint_ports(self, painter: QPainter) -> None:
         painter.setFont(self.small_font)
