@@ -649,7 +649,7 @@ class MainWindow(QMainWindow):
         """The graph the canvas shows: the top graph, or the one inside the entered group."""
         return self.editor.graph
 
-    def show_level(self, path: list[str]) -> None:
+    def show_level(self, path: list[str], *, fit: bool = True) -> None:
         """Show the graph inside the groups ``path`` (as far as they exist; [] is the top graph)."""
         graph, valid, titles, source = self.graph, [], ["Graph"], ""
         for group_id in path:
@@ -666,7 +666,8 @@ class MainWindow(QMainWindow):
         self.scene.set_editor(self.editor)
         self.inspector.set_editor(self.editor)
         self.breadcrumbs.show_path(titles, source)
-        self.view.fit()
+        if fit:
+            self.view.fit()
 
     def enter_group(self, group_id: str) -> None:
         node = self.editor.graph.nodes.get(group_id)
@@ -741,7 +742,7 @@ class MainWindow(QMainWindow):
     def _graph_changed(self, change: GraphChange) -> None:
         """Undo may take away the group shown (or open another file): go up to what exists."""
         if change.kind == "reset":
-            self.show_level([])
+            self.show_level([], fit=False)  # opening a file fits the view itself
         elif self.level and (change.kind in ("node_removed", "node_renamed", "subgraph_changed")):
             graph: Graph = self.graph
             for group_id in self.level:
