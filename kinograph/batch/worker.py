@@ -95,7 +95,7 @@ class JobRunner:
             details = "\n".join(f.traceback for f in result.failures if f.traceback)
             return {"status": "failed", "error": error or result.status, "retry": True,
                     "traceback": details, "warnings": warnings}
-        outputs = [fingerprint(path) for path in _written_paths(graph, result)]
+        outputs = [fingerprint(path) for path in result.written(graph)]
         return {"status": "done", "outputs": outputs, "warnings": warnings}
 
     def stop(self) -> None:
@@ -103,20 +103,6 @@ class JobRunner:
         self.stopping = True
         if self.cancel is not None:
             self.cancel.cancel()
-
-
-def _written_paths(graph: Graph, result: Any) -> list[str]:
-    """The files (or folders) that the graph's output nodes reported writing."""
-    paths = []
-    for node_id, outputs in result.outputs.items():
-        cls = graph.node_class(node_id)
-        if cls is None or not cls.output_node:
-            continue
-        for port, value in outputs.items():
-            spec = cls.output(port)
-            if spec is not None and spec.type == "Path" and value:
-                paths.append(str(value))
-    return paths
 
 
 def worker_main(conn: Connection, settings: dict[str, Any]) -> None:

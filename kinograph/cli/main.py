@@ -157,17 +157,27 @@ def _warn_loaded(graph: Any) -> None:
         err(f"warning: {problem}")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from kinograph.api import CancelToken
-    from kinograph.cli.render import JsonEvents, PlainLines, ProgressBars
-    from kinograph.host import Graph, RunOptions, Session, apply_overrides, stop_on_signals
+def _load(path: str) -> Any:
+    """The graph at ``path``, after the plugin problems are said (an exit code in strict mode)."""
+    from kinograph.host import Graph
 
     strict = _strict_problems()
     if strict is not None:
         return strict
     _warn_plugins()
-    graph = Graph.load(args.graph)
+    graph = Graph.load(path)
     _warn_loaded(graph)
+    return graph
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kinograph.api import CancelToken
+    from kinograph.cli.render import JsonEvents, PlainLines, ProgressBars
+    from kinograph.host import RunOptions, Session, apply_overrides, stop_on_signals
+
+    graph = _load(args.graph)
+    if isinstance(graph, int):
+        return graph
     apply_overrides(graph, args.overrides)
     subscribers: list[Any] = []
     if args.events == "json":
@@ -204,17 +214,11 @@ def _report(graph: Any, result: Any, args: argparse.Namespace, stop: Stop) -> in
     if result.status == "cancelled":
         err("run cancelled")
         return stop.exit_code
-    for node_id, outputs in result.outputs.items():
-        cls = graph.node_class(node_id)
-        if cls is None or not cls.output_node:
-            continue
-        for port, value in outputs.items():
-            spec = cls.output(port)
-            if spec is not None and spec.type == "Path" and value:
-                if args.events == "json":
-                    err(f"wrote {value}")
-                else:
-                    print(value)
+    for path in result.written(graph):
+        if args.events == "json":
+            err(f"wrote {path}")
+        else:
+            print(path)
     counts = result.summary()["nodes"]
     text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     err(f"{result.status} in {result.total_seconds:.2f} s ({text})")
@@ -222,14 +226,11 @@ def _report(graph: Any, result: Any, args: argparse.Namespace, stop: Stop) -> in
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from kinograph.host import Graph, validate
+    from kinograph.host import validate
 
-    strict = _strict_problems()
-    if strict is not None:
-        return strict
-    _warn_plugins()
-    graph = Graph.load(args.graph)
-    _warn_loaded(graph)
+    graph = _load(args.graph)
+    if isinstance(graph, int):
+        return graph
     problems = validate(graph)
     if problems:
         for problem in problems:

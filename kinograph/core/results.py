@@ -68,6 +68,19 @@ class RunResult:
     #: the most chunks each shared stream buffered for its slower reader ("node.port")
     buffer_peaks: dict[str, int] = field(default_factory=dict)
 
+    def written(self, graph: Any) -> list[str]:
+        """The files (or folders) that ``graph``'s output nodes reported writing in this run."""
+        paths = []
+        for node_id, outputs in self.outputs.items():
+            cls = graph.node_class(node_id)
+            if cls is None or not cls.output_node:
+                continue
+            for port, value in outputs.items():
+                spec = cls.output(port)
+                if spec is not None and spec.type == "Path" and value:
+                    paths.append(str(value))
+        return paths
+
     @property
     def ok(self) -> bool:
         return self.status == RunStatus.FINISHED
