@@ -91,3 +91,17 @@ def test_an_unchanged_stream_upstream_is_pulled_again(registry: Registry) -> Non
     graph.set_param("sink", "label", "after edit")
     result = session.run(graph, RunOptions(device="cpu", stream_cache="off"))
     assert result.ok and t.Collect.seen["after edit"] == list(range(8))
+
+
+def test_a_graph_with_groups_reruns_whole_and_right(registry: Registry) -> None:
+    graph = chain(registry, 6)
+    graph.group_nodes(["n2", "n3"], "grp")
+    session = Session(registry)
+    run(session, graph)
+    assert t.Record.received[-1] == ("end", 6.0)
+    graph.inner("grp").set_param("n2", "offset", 5)
+    events, result = run(session, graph)
+    assert result.ok and t.Record.received[-1] == ("end", 10.0)
+    graph.set_param("n5", "offset", 2)  # an edit outside the group, after one inside
+    events, result = run(session, graph)
+    assert result.ok and t.Record.received[-1] == ("end", 11.0)

@@ -118,6 +118,8 @@ def prepare_rerun(live: LiveGraph, registry: Registry, options: RunOptions, valu
     basis = live.basis
     if basis is None or live.structural or options_key(options) != basis.options or not options.use_cache:
         return None
+    if type(basis.snapshot) is not GraphSnapshot:
+        return None  # a graph with groups runs flattened (group/inner ids): plan it whole
     snapshot = _updated_snapshot(live, basis)
     needed = set(basis.order.order)
     edited = live.edited & needed
