@@ -169,6 +169,23 @@ def test_dry_run_lists_jobs_and_targets_and_runs_nothing(tmp_path: Path, capsys:
     assert not (tmp_path / "out").exists()
 
 
+def test_a_node_inside_a_group_can_take_the_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kinograph.host import load_graph
+
+    make_photos(tmp_path / "photos", 2)
+    graph = load_graph(camera_graph(tmp_path / "g.json"))
+    graph.group_nodes(["load"], "source")
+    grouped = tmp_path / "grouped.json"
+    graph.save(grouped)
+    code = main(["batch", str(grouped), "--over", f"source/load.path={tmp_path}/photos", "--out",
+                 f"write.path={tmp_path}/out/{{stem}}.mp4", "--dry-run", "--events", "json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert [p["targets"]["write.path"] for p in json_lines(out)] == [
+        str(tmp_path / "out" / "p1.mp4"), str(tmp_path / "out" / "p2.mp4"),
+    ]
+
+
 # -- the local engine ---------------------------------------------------------------------------
 
 

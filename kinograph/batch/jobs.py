@@ -93,11 +93,12 @@ class _Params:
         self.scratch = Graph.from_json(graph.to_json(), graph.registry, graph.base_dir)
 
     def widget(self, node: str, param: str, where: str) -> str | None:
-        entry = self.graph.nodes.get(node)
+        owner, local = self.graph.owner(node)  # ``group/inner``: a node inside a group
+        entry = owner.nodes.get(local)
         if entry is None:
-            known = ", ".join(self.graph.nodes) or "none"
+            known = ", ".join(owner.nodes) or "none"
             raise GraphError(Problem(where, f"there is no node {node!r}", f"nodes: {known}"))
-        cls = self.graph.registry.node(entry.type)
+        cls = owner.node_class(local)
         if cls is None:
             raise GraphError(Problem(where, f"node {node!r} has unknown type {entry.type!r}", "install its plugin"))
         if param not in cls.Params.model_fields:
@@ -121,7 +122,8 @@ class _Params:
                 self.scratch.set_param(node, param, parsed)
             except GraphError:
                 raise GraphError([Problem(where, p.message, p.hint) for p in exc.problems]) from None
-        return self.scratch.nodes[node].params[param]
+        owner, local = self.scratch.owner(node)
+        return owner.nodes[local].params[param]
 
     def output_params(self) -> list[tuple[str, str]]:
         """(node, param) of every output path that an output node will write."""
