@@ -7,10 +7,11 @@ turns it off; the choice is remembered.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from kinograph.gui import theme
@@ -22,6 +23,7 @@ WIDTH, HEIGHT = 220, 140
 MARGIN = 10
 PADDING = 6
 FRAME_COLOR = QColor("#ffb13b")
+REFRESH_MS = 100
 
 
 class Minimap(QWidget):
@@ -37,20 +39,41 @@ class Minimap(QWidget):
         self._scene_rect = QRectF()
         self._scale = 1.0
         self._offset = QPointF()
+        self._refreshed = 0.0
+        #: the last drawing: the canvas repaints under this widget far more often than the graph
+        #: changes, and each of those repaints paints this widget again
+        self._picture: QPixmap | None = None
+        self._later = QTimer(self)
+        self._later.setSingleShot(True)
+        self._later.timeout.connect(self._refresh_now)
         self.hide()
 
     # -- when and where it shows --
 
     def set_enabled_by_user(self, on: bool) -> None:
         self.enabled_by_user = on
-        self.refresh()
+        self._refresh_now()
 
     def place(self) -> None:
         viewport = self.view.viewport().geometry()
         self.move(viewport.right() - WIDTH - MARGIN + 1, viewport.bottom() - HEIGHT - MARGIN + 1)
 
     def refresh(self) -> None:
-        """Show it when part of the graph is out of view (and the user wants it); repaint."""
+        """Show it when part of the graph is out of view (and the user wants it); repaint.
+
+        Called on every change of the canvas: at most every :data:`REFRESH_MS` (the first at
+        once, the last one always), so dragging 200 nodes does not redraw it 60 times a second.
+        """
+        now = time.monotonic()
+        if now - self._refreshed < REFRESH_MS / 1000:
+            if not self._later.isActive():
+                self._later.start(REFRESH_MS)
+            return
+        self._refreshed = now
+        self._refresh_now()
+
+    def _refresh_now(self) -> None:
+        self._refreshed = time.monotonic()
         if not self.enabled_by_user:
             self.hide()
             return
@@ -63,6 +86,7 @@ class Minimap(QWidget):
             if wanted:
                 self.raise_()
         if wanted:
+            self._picture = None
             self.update()
 
     # -- drawing --
@@ -88,8 +112,17 @@ class Minimap(QWidget):
         return QRectF(self.to_map(rect.topLeft()), self.to_map(rect.bottomRight()))
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        visible = self._layout()
+        if self._picture is None or self._picture.size() != self.size():
+            self._picture = self._draw()
         painter = QPainter(self)
+        painter.drawPixmap(0, 0, self._picture)
+        painter.end()
+
+    def _draw(self) -> QPixmap:
+        picture = QPixmap(self.size())
+        picture.fill(Qt.GlobalColor.transparent)
+        visible = self._layout()
+        painter = QPainter(picture)
         painter.fillRect(self.rect(), QColor(20, 22, 25, 215))
         painter.setPen(QPen(QColor("#3a3f46"), 1))
         painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
@@ -109,6 +142,7 @@ class Minimap(QWidget):
         painter.setPen(QPen(FRAME_COLOR, 1.5))
         painter.drawRect(self._map_rect(visible))
         painter.end()
+        return picture
 
     # -- moving the view --
 

@@ -43,6 +43,11 @@ class GraphScene(QGraphicsScene):
         self.registry = editor.graph.registry
         self.node_items: dict[str, NodeItem] = {}
         self.link_items: dict[Link, LinkItem] = {}
+        #: node id -> the items of its links (a drag of 200 nodes looks them up 200 times a move)
+        self._node_links: dict[str, dict[Link, LinkItem]] = {}
+        #: links whose curve waits for the end of the current mouse move (both ends may move)
+        self._dirty_links: set[LinkItem] = set()
+        self._dragging = False
         self.frame_items: list[FrameItem] = []
         self.reroute_items: list[RerouteItem] = []
         self.snap_to_grid = False
@@ -76,6 +81,8 @@ class GraphScene(QGraphicsScene):
         self.clear()
         self.node_items.clear()
         self.link_items.clear()
+        self._node_links.clear()
+        self._dirty_links.clear()
         self.frame_items.clear()
         self.reroute_items.clear()
         for node_id in self.graph.nodes:
@@ -182,12 +189,17 @@ class GraphScene(QGraphicsScene):
             return  # a link naming a port the node type lacks: validation reports it
         item = LinkItem(link, source, target, theme.port_color(self.registry, source.type_name))
         self.link_items[link] = item
+        for node_id in (link.source_node, link.target_node):
+            self._node_links.setdefault(node_id, {})[link] = item
         self.addItem(item)
 
     def _remove_link_item(self, link: Link) -> None:
         item = self.link_items.pop(link, None)
         if item is None:
             return
+        for node_id in (link.source_node, link.target_node):
+            self._node_links.get(node_id, {}).pop(link, None)
+        self._dirty_links.discard(item)
         for dot in item.dots:
             if dot in self.reroute_items:
                 self.reroute_items.remove(dot)  # type: ignore[arg-type]
@@ -227,10 +239,21 @@ class GraphScene(QGraphicsScene):
             item.update_path()
 
     def links_of(self, node_id: str) -> list[LinkItem]:
-        return [item for link, item in self.link_items.items() if node_id in (link.source_node, link.target_node)]
+        return list(self._node_links.get(node_id, {}).values())
 
     def node_item_moved(self, item: NodeItem) -> None:
-        for link_item in self.links_of(item.node_id):
+        links = self._node_links.get(item.node_id)
+        if not links:
+            return
+        if self._dragging:  # redrawn once per mouse move, however many of its nodes moved
+            self._dirty_links.update(links.values())
+            return
+        for link_item in links.values():
+            link_item.update_path()
+
+    def _redraw_dirty_links(self) -> None:
+        dirty, self._dirty_links = self._dirty_links, set()
+        for link_item in dirty:
             link_item.update_path()
 
     def snap_point(self, value: QPointF) -> QPointF:
@@ -318,11 +341,16 @@ class GraphScene(QGraphicsScene):
         if self._pending is not None:
             self._pending.follow(point)
             return
-        super().mouseMoveEvent(event)
-        for backdrop, carried in self._carried.items():
-            delta = backdrop.pos() - self._drag_start.get(backdrop, backdrop.pos())
-            for node, start in carried:
-                node.setPos(start + delta)
+        self._dragging = bool(self._drag_start)
+        try:
+            super().mouseMoveEvent(event)
+            for backdrop, carried in self._carried.items():
+                delta = backdrop.pos() - self._drag_start.get(backdrop, backdrop.pos())
+                for node, start in carried:
+                    node.setPos(start + delta)
+        finally:
+            self._dragging = False
+            self._redraw_dirty_links()
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         point = event.scenePos()

@@ -37,6 +37,7 @@ class LinkItem(QGraphicsPathItem):
         self.waypoints: list[QPointF] = []
         self.dots: list[QGraphicsItem] = []
         self.hovered = False
+        self._shape: QPainterPath | None = None
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
@@ -46,12 +47,16 @@ class LinkItem(QGraphicsPathItem):
 
     def update_path(self) -> None:
         points = [self.source.scenePos()] + [QPointF(p) for p in self.waypoints] + [self.target.scenePos()]
+        self._shape = None
         self.setPath(curve(points))
 
     def shape(self) -> QPainterPath:
-        stroker = QPainterPathStroker()
-        stroker.setWidth(12)
-        return stroker.createStroke(self.path())
+        # Asked for often (hover, clicks, box select) but changed only by a move: made once per move.
+        if self._shape is None:
+            stroker = QPainterPathStroker()
+            stroker.setWidth(12)
+            self._shape = stroker.createStroke(self.path())
+        return self._shape
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
