@@ -18,6 +18,7 @@ from kinograph.core.registry import reset_registry
 from kinograph.core.validation import validate
 from kinograph.host import RunOptions, Session
 from kinograph.plugins.learned.action_generator import DEFAULT_CHECKPOINT
+from kinograph.plugins.learned.bootstrap import make_photo
 from kinograph.plugins.learned.checkpoints import read_metadata, save_checkpoint
 from kinograph.plugins.learned.motion_model import (
     LIMITS,
@@ -51,12 +52,28 @@ def spatial_features(count: int, size: int = 512, seed: int = 0) -> list[torch.T
     return [torch.relu(torch.randn(1, size, 4, 6, generator=g)) for _ in range(count)]
 
 
+def photo_features(harness: PluginHarness, count: int) -> list[torch.Tensor]:
+    """Features of generated photos, computed as the checkpoint was trained (spatial, seed 0)."""
+    params = {"weights": "none", "seed": 0, "output": "spatial", "input_size": read_metadata(CHECKPOINT)["input_size"]}
+    kinds = ("subject", "horizon", "vertical", "flat")
+    return [
+        harness.run_node("kinograph.features.resnet", params, image=make_photo(8_000_000 + i, kinds[i % 4])[0])["features"]
+        for i in range(count)
+    ]
+
+
 def motion(harness: PluginHarness, features: Any, **params: Any) -> Motion:
     return harness.run_node(LSTM, params, features=features)["motion"]
 
 
 def camera(m: Motion) -> np.ndarray:
     return np.array([m.pan_x, m.pan_y, m.zoom, m.rotation]).T
+
+
+def corner_distance(a: np.ndarray, b: np.ndarray, aspect: float) -> float:
+    """Largest distance between the two moves' frame corners (frame widths)."""
+    delta = corners(torch.from_numpy(a), aspect) - corners(torch.from_numpy(b), aspect)
+    return float(delta.norm(dim=-1).max())
 
 
 def test_untrained_motion_is_deterministic_per_seed_and_warns(harness: PluginHarness) -> None:
@@ -76,7 +93,7 @@ def test_untrained_motion_is_deterministic_per_seed_and_warns(harness: PluginHar
 @pytest.mark.parametrize("strength", [1.0, 3.0])
 def test_motion_starts_at_the_photo_and_is_bounded_and_smooth(harness: PluginHarness, checkpoint: str, strength: float) -> None:
     moved = 0
-    for i, features in enumerate(spatial_features(4, seed=1)):
+    for i, features in enumerate(photo_features(harness, 4)):
         m = motion(harness, features, checkpoint=checkpoint, strength=strength, seed=i, steps=60)
         values = camera(m)
         assert values[0].tolist() == [0.0, 0.0, 1.0, 0.0]  # step 0: the photo as it is
@@ -85,11 +102,12 @@ def test_motion_starts_at_the_photo_and_is_bounded_and_smooth(harness: PluginHar
         assert np.abs(np.log(values[:, 2])).max() <= LIMITS.zoom * strength + 1e-6
         assert np.abs(values[:, 3]).max() <= LIMITS.rotation * strength + 1e-6
         # Smooth: where the frame's corners go, no step changes their velocity by more than a
-        # fraction of their largest velocity (the move eases in from rest, never jerks).
+        # fraction of their largest velocity (the move eases in from rest, never jerks); an
+        # almost still camera may wobble by an invisible 0.02% of the width (times strength).
         path = corners(torch.from_numpy(values), 16 / 9).numpy()
         first = np.abs(np.diff(path, axis=0)).max()
         second = np.abs(np.diff(path, n=2, axis=0)).max()
-        assert second <= 0.3 * first + 1e-9, (first, second)
+        assert second <= 0.3 * first + 2e-4 * strength, (first, second)
         moved += np.abs(values[:, :3] - values[0, :3]).max() > 0.005
         assert m.meta["fps"] > 0
     assert moved >= 2
@@ -106,15 +124,16 @@ def test_strength_scales_the_move_and_zero_holds_still(harness: PluginHarness) -
 
 
 def test_variation_zero_is_deterministic_and_others_are_other_takes(harness: PluginHarness) -> None:
-    (features,) = spatial_features(1, seed=4)
+    (features,) = photo_features(harness, 1)
     base = camera(motion(harness, features, checkpoint=CHECKPOINT))
     again = camera(motion(harness, features, checkpoint=CHECKPOINT, variation=0))
     assert base.tolist() == again.tolist()
     takes = [camera(motion(harness, features, checkpoint=CHECKPOINT, variation=v)) for v in (1, 2, 3)]
     assert takes[0].tolist() == camera(motion(harness, features, checkpoint=CHECKPOINT, variation=1)).tolist()
-    for take in takes:
-        assert np.abs(take - base).max() > 1e-3
-    assert np.abs(takes[0] - takes[1]).max() > 1e-3
+    aspect = 16 / 9
+    for take in takes:  # other takes: frame corners at least 0.2% of the width apart, somewhere
+        assert corner_distance(take, base, aspect) > 0.002
+    assert corner_distance(takes[0], takes[1], aspect) > 0.002
     assert variation_noise(0) is None
 
 

@@ -43,9 +43,10 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spatial-grid", type=int, default=3, metavar="N",
                         help="read an N x N grid of spatial features (0: pooled vectors; default 3)")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate (default 3e-3)")
-    parser.add_argument("--weight-decay", type=float, default=0.01)
-    parser.add_argument("--patience", type=int, default=12, help="stop after this many epochs without a better validation loss")
+    parser.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate, cosine-decayed (default 2e-3)")
+    parser.add_argument("--weight-decay", type=float, default=0.05, help="AdamW weight decay (default 0.05)")
+    parser.add_argument("--patience", type=int, default=25,
+                        help="stop after this many epochs without a better validation loss (default 25)")
     parser.add_argument("--val-split", type=float, default=0.2, metavar="F",
                         help="share of clips held out for validation, by whole videos (default 0.2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, init and batches (default 0)")
