@@ -422,8 +422,9 @@ class Inspector(QScrollArea):
             bar = QSlider(Qt.Orientation.Horizontal)
             scale = 1 if integer else 1000 / max(float(high) - float(low), 1e-9)
             bar.setRange(int(float(low) * scale), int(float(high) * scale))
-            bar.sliderReleased.connect(lambda: spin.setValue(bar.value() / scale if not integer else bar.value()))
-            bar.valueChanged.connect(lambda v: bar.isSliderDown() or spin.setValue(v / scale if not integer else v))
+            # Every step of a drag is applied (one undo step: consecutive values merge), so the
+            # node and, with live updates on, the viewer follow the slider as it moves.
+            bar.valueChanged.connect(lambda v: spin.setValue(v / scale if not integer else v))
             row.addWidget(bar, 2)
             row.addWidget(spin, 1)
             spin.setObjectName(f"{name}_spin")

@@ -6,6 +6,7 @@ Other parts of the editor (running graphs, viewers, logs) plug in through :meth:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,9 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.inspector_dock.raise_()
         self.actions: dict[str, QAction] = {}
+        #: Called with (menu, node id or None) when the canvas's right-click menu is built: other
+        #: parts of the editor add their entries (running adds "Run to Here").
+        self.context_menu_extras: list[Callable[[QMenu, str | None], None]] = []
         self.toolbar = QToolBar("Main", self)
         self.toolbar.setObjectName("main_toolbar")
         self.addToolBar(self.toolbar)
@@ -596,6 +600,8 @@ class MainWindow(QMainWindow):
             menu.addAction(self.actions["exit_group"])
         if node is not None:
             self._param_ports_menu(menu, node.node_id)
+        for extra in self.context_menu_extras:
+            extra(menu, node.node_id if node is not None else None)
         menu.addSeparator()
         menu.addAction(self.actions["fit"])
         self.context_menu = menu  # kept so tests can read it; offscreen it is not shown

@@ -135,6 +135,9 @@ class RunBadges(QObject):
         self.show_thumbnails = True
         #: Nodes edited (or downstream of an edit) since the last run started.
         self.edited: set[str] = set()
+        #: Run was pressed and these nodes show "queued" before the run process said what it will
+        #: run; what they showed before, for those it turns out not to run.
+        self._queued_early: dict[str, tuple[NodeRunState | None, NodeRunState]] = {}
         self._drawn: dict[str, tuple[Any, Badge | None]] = {}
         self._thumb_items: dict[str, tuple[Any, ThumbnailItem]] = {}
         self._reapply = QTimer(self)
@@ -145,9 +148,44 @@ class RunBadges(QObject):
 
     # -- events from the run --
 
+    def queue_up(self, node_ids: list[str]) -> None:
+        """Run was pressed: these nodes show "queued" now, not when the run process answers.
+
+        The run process may take seconds to start or to check a big graph; the canvas must say
+        at once that a run began. Marks of a refused run go too. ``run_started`` then says
+        which nodes really run (an incremental re-run runs fewer): the others get back what they
+        showed; a refused run puts everything back.
+        """
+        self._restore_early(set())
+        for node, state in list(self.states.items()):
+            if state.state == "invalid":
+                del self.states[node]
+                self.apply_one(node)
+        for node in node_ids:
+            queued = NodeRunState("queued")
+            self._queued_early[node] = (self.states.get(node), queued)
+            self.states[node] = queued
+            self.apply_one(node)
+
+    def run_refused(self) -> None:
+        """The run did not start: nodes queued early show what they showed before."""
+        self._restore_early(set())
+
+    def _restore_early(self, running: set[str]) -> None:
+        early, self._queued_early = self._queued_early, {}
+        for node, (before, queued) in early.items():
+            if node in running or self.states.get(node) is not queued:
+                continue  # it runs, or the run already said something about it
+            if before is None:
+                self.states.pop(node, None)
+            else:
+                self.states[node] = before
+            self.apply_one(node)
+
     def on_event(self, event: Event) -> None:
         kind, node_id, data = event.kind, event.node_id, event.data
         if kind == "run_started":
+            self._restore_early(set(data.get("plan", [])))
             self.edited.clear()
             for node, state in list(self.states.items()):
                 if state.state == "invalid":  # the graph is valid now: the refusal no longer holds
@@ -196,6 +234,7 @@ class RunBadges(QObject):
 
     def on_refused(self, problems: str) -> list[str]:
         """A run was refused: mark each node a problem names (``nodes.ID...: why``); returns their ids."""
+        self.run_refused()
         marked: list[str] = []
         for line in problems.splitlines():
             match = _NODE_PROBLEM.match(line.strip())
@@ -281,8 +320,19 @@ class RunBadges(QObject):
         for _item, thumb in self._thumb_items.values():
             thumb.setVisible(on)
 
+    def counts(self, node_ids: list[str]) -> dict[str, int]:
+        """How many of these nodes each badge shows (``{"done": 3, "cancelled": 2}``): what a
+        summary of the run says, so it never disagrees with the canvas."""
+        counts: dict[str, int] = {}
+        for node in node_ids:
+            state = self.states.get(node)
+            if state is not None:
+                counts[state.state] = counts.get(state.state, 0) + 1
+        return counts
+
     def clear(self) -> None:
         """Forget every node's state (another graph was opened)."""
+        self._queued_early = {}
         for node_id in list(self.states):
             item = self.window.node_item(node_id)
             if item is not None:

@@ -1,7 +1,10 @@
 """Runs the editor's graph in a run process and hands what it reports to the Qt thread.
 
-A run works on the graph as it was when Run was pressed (its JSON, sent to the process), so the
-graph stays editable while it runs. The run process (see :mod:`kinograph.gui.run.worker_main`)
+A run works on the graph as it was when Run was pressed, so the graph stays editable while it
+runs. The run process keeps a mirror of the graph: the first run sends the whole graph (its JSON),
+later runs only the param and bypass edits made since (node, param, value), unless something
+else changed (a node or link added, removed, renamed...), which sends the whole graph again. So
+the core re-runs the same graph object and redoes only what the edits affect. The run process (see :mod:`kinograph.gui.run.worker_main`)
 stays up between runs, keeping models and caches loaded, so a re-run after an edit only
 re-executes what changed. Whatever a node does there (segfault, ``os._exit``, a hang in native
 code), the editor stays up: a process that dies fails the run with what was running, a run that
@@ -13,6 +16,7 @@ the order they were sent; they are unpickled here, on the GUI thread.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 import pickle
@@ -26,7 +30,16 @@ from kinograph.gui.run.plugin_list import describe_plugins
 from kinograph.gui.run.previews import from_wire
 from kinograph.gui.run.tally import RunTally
 from kinograph.gui.run.worker_process import RunProcessHandle, describe_exit
-from kinograph.host import Event, Graph, RunOptions, RunResult, StreamCache, cache_dir
+from kinograph.host import (
+    ChangeKind,
+    Event,
+    Graph,
+    GraphChange,
+    RunOptions,
+    RunResult,
+    StreamCache,
+    cache_dir,
+)
 
 #: After Cancel, a run process that has said nothing for this long is killed (a node hung in a
 #: sleep or in native code never reaches the next cancellation check).
@@ -138,11 +151,18 @@ class RunController(QObject):
         #: to the old graph and are dropped.
         self.generation = 0
         self._run_generation = 0
+        #: "graph" or "edits": what the last run request sent (tests and the log look)
+        self.last_request_kind = ""
         self.cancel_grace = CANCEL_GRACE_SECONDS
         self.cancel_limit = CANCEL_LIMIT_SECONDS
         self._process: RunProcessHandle | None = None
         self._process_plugins: list[dict[str, Any]] = []
         self._run: ActiveRun | None = None
+        # What the run process's mirror of the graph lacks (see the module docstring).
+        self._mirror_in: RunProcessHandle | None = None
+        self._mirror_base: str | None = None
+        self._param_edits: dict[tuple[str, str], None] = {}  # ordered set of (node, param)
+        self._bypass_edits: dict[str, None] = {}
         self._ids = itertools.count(1)
         self._closed = False
         self._watch = QTimer(self)
@@ -150,6 +170,7 @@ class RunController(QObject):
         self._watch.timeout.connect(self._check_cancel)
         self._message.connect(self._on_message, Qt.ConnectionType.QueuedConnection)
         self._exited.connect(self._on_exit, Qt.ConnectionType.QueuedConnection)
+        self._unsubscribe = graph.subscribe(self._graph_changed)
 
     @property
     def busy(self) -> bool:
@@ -173,10 +194,9 @@ class RunController(QObject):
             return False
         options = RunOptions(device=self.device, targets=list(targets) if targets else None,
                              stream_cache="outputs")
-        base_dir = self.graph.base_dir
-        request = {"graph": self.graph.to_json(), "base_dir": str(base_dir) if base_dir else None,
-                   "options": dataclasses.asdict(options), "known": dict(self.record.keys)}
         process = self._ensure_process()
+        request = {**self._graph_request(process), "options": dataclasses.asdict(options),
+                   "known": dict(self.record.keys)}
         tally = RunTally(options, {node_id: node.type for node_id, node in self.graph.nodes.items()})
         run = ActiveRun(next(self._ids), self.generation, process, tally)
         self._run = run
@@ -185,6 +205,31 @@ class RunController(QObject):
         self.busy_changed.emit(True)
         self.run_started.emit(options)
         return True
+
+    def _graph_request(self, process: RunProcessHandle) -> dict[str, Any]:
+        """The whole graph, or only the edits the process's mirror of it lacks."""
+        base_dir = str(self.graph.base_dir) if self.graph.base_dir else None
+        if self._mirror_in is process and self._mirror_base == base_dir:
+            nodes = self.graph.nodes
+            edits = [(node_id, name, copy.deepcopy(nodes[node_id].params.get(name)))
+                     for node_id, name in self._param_edits if node_id in nodes]
+            bypass = [(node_id, nodes[node_id].bypass) for node_id in self._bypass_edits if node_id in nodes]
+            request: dict[str, Any] = {"edits": edits, "bypass": bypass}
+        else:
+            request = {"graph": self.graph.to_json(), "base_dir": base_dir}
+            self._mirror_in, self._mirror_base = process, base_dir
+        self._param_edits.clear()
+        self._bypass_edits.clear()
+        self.last_request_kind = "graph" if "graph" in request else "edits"
+        return request
+
+    def _graph_changed(self, change: GraphChange) -> None:
+        if change.kind == ChangeKind.PARAM_CHANGED and change.node_id and change.name:
+            self._param_edits[(change.node_id, change.name)] = None
+        elif change.kind == ChangeKind.BYPASS_CHANGED and change.node_id:
+            self._bypass_edits[change.node_id] = None
+        elif change.kind not in (ChangeKind.UI_CHANGED, ChangeKind.META_CHANGED, ChangeKind.NODES_REORDERED):
+            self._mirror_in = None  # anything else: the next run sends the whole graph
 
     def warm_up(self, modules: list[str]) -> None:
         """Start the run process now and let it import ``modules`` while nothing runs."""
@@ -221,6 +266,7 @@ class RunController(QObject):
     def shutdown(self) -> None:
         """The window is closing: end the run process (its run is cancelled; killed if it hangs)."""
         self._closed = True
+        self._unsubscribe()
         self._watch.stop()
         process, self._process = self._process, None
         self._run = None
@@ -338,6 +384,7 @@ class RunController(QObject):
             self.run_finished.emit(result)
 
     def _refuse(self, run: ActiveRun, message: str, details: str) -> None:
+        self._mirror_in = None  # whatever went wrong, the next run starts from the whole graph
         self._run = None
         self._watch.stop()
         self.busy_changed.emit(False)

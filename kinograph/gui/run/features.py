@@ -11,21 +11,24 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QComboBox, QDockWidget, QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QComboBox, QDockWidget, QLabel, QMenu, QMessageBox, QWidget
 
-from kinograph.gui import shortcuts
+from kinograph.gui import settings, shortcuts
 from kinograph.gui.autosave import Autosaver
 from kinograph.gui.log_dock import LogPanel
 from kinograph.gui.run.badges import RunBadges
 from kinograph.gui.run.controller import RunController
 from kinograph.gui.run.warmup import LibraryWarmup
 from kinograph.gui.viewer import ViewerPanel
-from kinograph.host import Event, RunResult
+from kinograph.host import Event, Graph, RunResult
 
 if TYPE_CHECKING:
     from kinograph.gui.main_window import MainWindow
 
 __all__ = ["RunFeatures", "attach_run_features"]
+
+#: Param edits within this long make one live update (a slider drag sends many).
+LIVE_DELAY_MS = 100
 
 
 class DeviceBox(QComboBox):
@@ -84,6 +87,13 @@ class RunFeatures(QObject):
         self._docks_sized = False
         if window.isVisible():
             self._size_side_docks()
+        #: what the last run was asked to run (None: the output nodes); live updates run it again
+        self.last_targets: list[str] | None = None
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_DELAY_MS)
+        self._live_timer.timeout.connect(self._live_update)
+        self._live_waiting = False  # an edit came during a run: one more live update after it
         self._build_actions()
         self._connect()
         self._closed = False
@@ -123,6 +133,15 @@ class RunFeatures(QObject):
         window.actions["thumbnails"] = self.thumbnails_action
         menu.addSeparator()
         menu.addAction(self.thumbnails_action)
+        self.live_action = QAction("Live Updates", window)
+        self.live_action.setCheckable(True)
+        self.live_action.setChecked(settings.setting("live_updates", False))
+        self.live_action.setToolTip("Re-run what a param feeds as you change it (a slider drag updates the "
+                                    "viewer as you go); off for graphs that take long to run")
+        self.live_action.toggled.connect(self._live_toggled)
+        window.actions["live_updates"] = self.live_action
+        menu.addAction(self.live_action)
+        window.context_menu_extras.append(self._node_menu)
 
     def _action(self, name: str, text: str, tip: str, slot: object) -> QAction:
         # Keys come from the one table of shortcuts, which the help dialog (F1) lists.
@@ -145,7 +164,7 @@ class RunFeatures(QObject):
         controller.notice.connect(self._on_notice)
         self.window.scene.selectionChanged.connect(self._selection_changed)
         self.log.node_clicked.connect(self._select_node)
-        self.window.graph.subscribe(self._graph_changed)
+        self._unsubscribe = self.window.graph.subscribe(self._graph_changed)
 
     # -- actions --
 
@@ -161,21 +180,47 @@ class RunFeatures(QObject):
             return False
         return self._start(ids)
 
-    def _start(self, targets: list[str] | None) -> bool:
+    def run_to(self, node_id: str) -> bool:
+        """Run to here: run what one node needs, up to and including it."""
+        return self._start([node_id], what=node_id)
+
+    def _start(self, targets: list[str] | None, what: str = "", live: bool = False) -> bool:
         if self.controller.busy:
             self.window.show_status("A run is already going: cancel it (Esc) or wait.")
             return False
         if not self.window.graph.nodes:
             self.window.show_status("Nothing to run: add nodes first (Tab).")
             return False
+        # Say it on the canvas at once: the run process may take a while to answer.
+        self.badges.queue_up(self.expected_plan(targets))
         started = self.controller.start(targets)
-        if started:
-            what = f"{len(targets)} selected node(s)" if targets else "the graph"
-            self.run_state.setText("running…")
-            device = self.controller.device
-            where = "" if device == "auto" else f" on {device}"  # "on auto" reads like a typo
-            self.window.show_status(f"Running {what}{where}… (Esc cancels)")
-        return started
+        if not started:
+            self.badges.run_refused()
+            return False
+        self.last_targets = list(targets) if targets else None
+        what = what or (f"{len(targets)} selected node(s)" if targets else "the graph")
+        self.run_state.setText("live update…" if live else "running…")
+        device = self.controller.device
+        where = "" if device == "auto" else f" on {device}"  # "on auto" reads like a typo
+        self.window.show_status(f"{'Updating' if live else 'Running'} {what}{where}… (Esc cancels)")
+        return True
+
+    def expected_plan(self, targets: list[str] | None) -> list[str]:
+        """The nodes a run of ``targets`` (None: the output nodes) needs, as far as the editor
+        can tell without the run process (which has the last word: it may re-run fewer)."""
+        graph = self.window.graph
+        if targets is None:
+            targets = [n for n in graph.nodes if _gives_output(graph, n)]
+        feeds: dict[str, list[str]] = {}
+        for link in graph.links:
+            feeds.setdefault(link.target_node, []).append(link.source_node)
+        needed, todo = set(), [t for t in targets if t in graph.nodes]
+        while todo:
+            node = todo.pop()
+            if node not in needed:
+                needed.add(node)
+                todo.extend(feeds.get(node, []))
+        return [n for n in graph.nodes if n in needed]
 
     def cancel(self) -> None:
         # Esc first drops a link drag or cut line in progress, as it does when nothing runs.
@@ -196,7 +241,8 @@ class RunFeatures(QObject):
 
     def _on_event(self, event: Event) -> None:
         self.badges.on_event(event)
-        self.log.add_event(event)
+        if event.kind != "run_finished":  # its line comes with the result, counted as the badges show
+            self.log.add_event(event)
         if event.kind == "node_progress" and event.node_id:
             total = event.data.get("total")
             done = event.data.get("done", 0)
@@ -205,18 +251,23 @@ class RunFeatures(QObject):
     def _on_finished(self, result: RunResult) -> None:
         self.badges.on_finished(result, self.controller.record.thumbnails)
         self.viewer.refresh()
-        summary = result.summary()
-        counts = ", ".join(f"{n} {state}" for state, n in sorted(summary["nodes"].items()))
+        # Counted from the badges, so the summary says what the canvas shows (a node running
+        # when Cancel came is "cancelled" on both).
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(self.badges.counts(result.plan).items()))
         text = {"finished": "Run finished", "failed": "Run finished with failures",
                 "cancelled": "Run cancelled"}.get(result.status, result.status)
         self.run_state.setText(f"{result.status} in {result.total_seconds:.2f} s")
-        message = f"{text} in {result.total_seconds:.2f} s ({counts})"
+        message = f"{text} in {result.total_seconds:.2f} s ({counts or 'nothing to redo'})"
+        level = {"finished": "ok", "failed": "error", "cancelled": "warning"}.get(result.status, "info")
+        self.log.add_line(f"run {result.status} in {round(result.total_seconds, 4)} s ({counts})", level)
         if result.failures:
             first = result.failures[0]
             message += f" — {first.node_id}: {first.message.splitlines()[0] if first.message else ''}"
         self.window.show_status(message)
+        self._live_after_run()
 
     def _on_refused(self, message: str, details: str) -> None:
+        self._live_after_run()
         self.run_state.setText("not run")
         self.badges.on_refused(details)  # the nodes the problems name say so on the canvas
         if "no output node" in message:
@@ -243,6 +294,8 @@ class RunFeatures(QObject):
             return
         if len(ids) == 1:
             self.viewer.show_node(ids[0])
+        elif self.viewer.node_id not in ids:  # nothing (or several others) selected: say so
+            self.viewer.show_node(None)
 
     def _select_node(self, node_id: str) -> None:
         view = getattr(self.window.view, "select_only", None)
@@ -251,16 +304,73 @@ class RunFeatures(QObject):
 
     def _graph_changed(self, change: object) -> None:
         kind = getattr(change, "kind", "")
+        if kind in ("param_changed", "bypass_changed") and self.live_action.isChecked():
+            self._schedule_live_update()
         if kind == "reset":
+            # Another graph: nothing of the last one's runs may look like it belongs to this one.
             self.controller.forget()
             self.viewer.show_node(None)
+            self.log.clear()
+            self.run_state.setText("")
+            self.last_targets = None
+            self._live_timer.stop()
+            self._live_waiting = False
         elif kind == "node_removed":
             node_id = getattr(change, "node_id", None)
             self.controller.record.forget(node_id)
             if node_id == self.viewer.node_id:
                 self.viewer.show_node(None)
 
+    # -- live updates --
+
+    def _live_toggled(self, on: bool) -> None:
+        settings.remember("live_updates", on)
+        self.window.show_status("Live updates: a param change re-runs what it feeds" if on
+                                else "Live updates off: press F5 to run")
+        if not on:
+            self._live_timer.stop()
+            self._live_waiting = False
+
+    def _schedule_live_update(self) -> None:
+        # Edits within LIVE_DELAY_MS make one run: started by the first, not put off by each one
+        # (a slider drag shows its result while it goes on, not only when it stops).
+        if not self._live_timer.isActive():
+            self._live_timer.start()
+
+    def _live_update(self) -> None:
+        if self._closed or not self.live_action.isChecked():
+            return
+        if self.controller.busy:
+            self._live_waiting = True  # never more than one live run waiting: the newest values
+            return
+        nodes = self.window.graph.nodes
+        targets = [t for t in self.last_targets or [] if t in nodes] or None
+        self._start(targets, live=True)
+
+    def _live_after_run(self) -> None:
+        if self._live_waiting:
+            self._live_waiting = False
+            self._schedule_live_update()
+
+    # -- the node's menu --
+
+    def _node_menu(self, menu: QMenu, node_id: str | None) -> None:
+        if node_id is None:
+            return
+        menu.addSeparator()
+        action = menu.addAction("Run to Here", lambda: self.run_to(node_id))
+        action.setToolTip("Run what this node needs, up to it (the viewer shows it)")
+        action.setEnabled(not self.controller.busy)
+
     # -- closing --
+
+    def ask_stop_run(self) -> str:
+        """A run is going and the window is closing: "stop" (cancel it and close) or "keep" (tests replace it)."""
+        answer = QMessageBox.question(
+            self.window, "A run is in progress",
+            "A graph is running. Stop the run and close the window?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return "stop" if answer == QMessageBox.StandardButton.Yes else "keep"
 
     def _size_side_docks(self) -> None:
         # Side columns in proportion to the window as shown (a window manager may have made it
@@ -276,6 +386,9 @@ class RunFeatures(QObject):
         if watched is self.window and event.type() == QEvent.Type.Show and not self._docks_sized:
             self._size_side_docks()
         if watched is self.window and event.type() == QEvent.Type.Close:
+            if not self._closed and self.controller.busy and self.ask_stop_run() != "stop":
+                event.ignore()  # Ctrl+Q must not cancel a run without asking
+                return True
             # The window decides (unsaved changes may keep it open): look once it has.
             QTimer.singleShot(0, self._check_closed)
         return False
@@ -304,10 +417,22 @@ class RunFeatures(QObject):
         if self._closed:
             return
         self._closed = True
+        self._live_timer.stop()
+        self._unsubscribe()
         self.controller.shutdown()
         self.warmup.stop()
         self.autosaver.stop(remove=not keep_recovery)
         self.badges.detach()
+
+
+def _gives_output(graph: Graph, node_id: str) -> bool:
+    """Whether a node is an output node (a writer, a preview), or a group holding one."""
+    if getattr(graph.node_class(node_id), "output_node", False):
+        return True
+    if graph.nodes[node_id].subgraph is None:
+        return False
+    inner = graph.inner(node_id)
+    return any(_gives_output(inner, n) for n in inner.nodes)
 
 
 def attach_run_features(window: MainWindow) -> RunFeatures:

@@ -11,9 +11,18 @@ a message.
 One process serves many runs: models (``session.models``), the value cache and the disk stream
 cache stay loaded between them, so a second run does not load the ResNet again.
 
+It keeps a **mirror** of the editor's graph: a run request carries either the whole graph (the
+first run, and after any edit other than a param or bypass change), which replaces the mirror,
+or just the param and bypass edits made since the last run, applied to the mirror with the
+graph's own operations. The session then runs that same :class:`Graph` object again, which lets
+the core re-run only what the edits affect (nodes not downstream keep their state and emit no
+events): a slider drag re-runs only what the param feeds.
+
 Messages, each one pickled tuple:
 
-- editor -> here: ``("run", run_id, request)``, ``("cancel", run_id)``, ``("warm", modules)``,
+- editor -> here: ``("run", run_id, request)`` (request: ``graph`` JSON and ``base_dir``, or
+  ``edits`` [(node, param, value)] and ``bypass`` [(node, flag)]; ``options``, ``known``),
+  ``("cancel", run_id)``, ``("warm", modules)``,
   ``("devices",)``, ``("stop",)``;
 - here -> editor: ``("ready", info)``, ``("event", run_id, kind, node_id, data, time)``,
   ``("done", run_id, result, thumbnails, stats)``, ``("refused", run_id, message, details)``,
@@ -152,6 +161,8 @@ class RunProcess:
         self.session = Session(self.registry)
         self.jobs: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
         self.tokens: dict[int, CancelToken] = {}
+        #: the editor's graph as of its last run request (see the module docstring)
+        self.mirror: Graph | None = None
         self.runs = 0
         self.preview_cache: OrderedDict[str, tuple[dict[str, Any], bytes | None]] = OrderedDict()
 
@@ -240,8 +251,7 @@ class RunProcess:
                 self.outbox.send(message)
 
         try:
-            base_dir = request.get("base_dir")
-            graph = Graph.from_json(request["graph"], self.registry, Path(base_dir) if base_dir else None)
+            graph = self.mirror_of(request)
             result = self.session.run(graph, RunOptions(**request["options"]), [forward], token)
         except GraphError as exc:
             problems = exc.describe()
@@ -259,6 +269,23 @@ class RunProcess:
         self.runs += 1
         outputs, thumbnails = self.previews_of(graph, result, request.get("known", {}))
         self.outbox.send(("done", run_id, self.portable(result, outputs), thumbnails, self.stats()))
+
+    def mirror_of(self, request: dict[str, Any]) -> Graph:
+        """The graph to run: a new mirror from the request's JSON, or the mirror with its edits."""
+        if "graph" in request:
+            self.mirror = None  # a graph that fails to load leaves no stale mirror behind
+            base_dir = request.get("base_dir")
+            self.mirror = Graph.from_json(request["graph"], self.registry, Path(base_dir) if base_dir else None)
+            return self.mirror
+        mirror = self.mirror
+        if mirror is None:
+            raise KinographError("the run process lost the graph; run again (it is sent whole)")
+        for node_id, name, value in request.get("edits", []):
+            # As the editor has it, valid or not: the run's validation names what is wrong.
+            mirror.set_params(node_id, {name: value}, check=False)
+        for node_id, bypass in request.get("bypass", []):
+            mirror.set_bypass(node_id, bypass)
+        return mirror
 
     def stats(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "runs": self.runs, "model_loads": self.session.models.loads,

@@ -15,6 +15,7 @@ import multiprocessing
 import multiprocessing.spawn
 import os
 import pickle
+import queue
 import runpy
 import signal
 import tempfile
@@ -57,7 +58,12 @@ class RunProcessHandle:
         self._on_message = on_message
         self._on_exit = on_exit
         self._reader: threading.Thread | None = None
-        self._send_lock = threading.Lock()
+        # Commands go out on a thread of their own: a graph bigger than the pipe's buffer (64 KB)
+        # would block the GUI thread until the process reads it, which at the first run is
+        # after it has started and imported kinograph (a third of a second, the canvas frozen).
+        self._outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._broken = False
         self.stopping = False
 
     def start(self) -> None:
@@ -69,6 +75,8 @@ class RunProcessHandle:
         _LIVE.add(self)
         self._reader = threading.Thread(target=self._read, name="kinograph-run-reader", daemon=True)
         self._reader.start()
+        self._writer = threading.Thread(target=self._write, name="kinograph-run-writer", daemon=True)
+        self._writer.start()
 
     @property
     def pid(self) -> int | None:
@@ -79,14 +87,23 @@ class RunProcessHandle:
         return self.process.is_alive()
 
     def send(self, message: tuple[Any, ...]) -> bool:
-        """Send a command; False when the process is gone (its exit is reported anyway)."""
-        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        try:
-            with self._send_lock:
-                self._commands.send_bytes(data)
-        except (OSError, ValueError):
+        """Queue a command (sent in order, without waiting); False when the process is gone
+        (its exit is reported anyway)."""
+        if self._broken:
             return False
+        self._outgoing.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
         return True
+
+    def _write(self) -> None:
+        while True:
+            data = self._outgoing.get()
+            if data is None:
+                return
+            try:
+                self._commands.send_bytes(data)
+            except (OSError, ValueError):
+                self._broken = True
+                return
 
     def kill(self) -> None:
         """End the process now (SIGKILL): for a run that does not answer cancel."""
@@ -99,10 +116,13 @@ class RunProcessHandle:
         if self.process.pid is None:
             return
         self.send(("stop",))
+        self._outgoing.put(None)  # the writer ends after the stop went out
         self.process.join(timeout)
         if self.process.is_alive():
             self.kill()
             self.process.join(timeout)
+        if self._writer is not None:
+            self._writer.join(timeout)  # the process is gone: a write in progress fails at once
         with contextlib.suppress(OSError):
             self._commands.close()
         if self._reader is not None and self._reader is not threading.current_thread():
