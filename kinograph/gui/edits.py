@@ -17,6 +17,7 @@ from kinograph.api import GraphError, KinographError
 from kinograph.gui import commands
 from kinograph.gui.clipboard import fragment_json, fragment_nodes
 from kinograph.gui.editor_state import compact, editor_state, link_key
+from kinograph.gui.wording import param_error_words, param_label
 from kinograph.host import (
     INPUTS_TYPE,
     NAME_PATTERN,
@@ -29,7 +30,6 @@ from kinograph.host import (
     exposable_params,
     subgraph_node,
     unique_name,
-    validation_problems,
 )
 
 _NAME = re.compile(NAME_PATTERN)
@@ -206,13 +206,16 @@ class GraphEditor:
         try:
             cls.Params.model_validate({**node.params, name: value})
         except ValidationError as exc:
-            problems = validation_problems(exc, f"nodes.{node_id}.params")
-            own = [p for p in problems if p.where == f"nodes.{node_id}.params.{name}"]
+            # In the inspector's words: sentences, params by their labels (see wording.py).
+            props = cls.Params.model_json_schema().get("properties", {})
+            errors = exc.errors(include_url=False)
+            own = [e for e in errors if e["loc"][:1] == (name,)]
             if own:
-                return "; ".join(p.message for p in own)
+                return "; ".join(param_error_words(e, props.get(name)) for e in own)
             # Another param (from the file) is refused and blocks this edit: name it.
-            prefix = f"nodes.{node_id}.params."
-            return "fix first: " + "; ".join(f"{p.where.removeprefix(prefix)}: {p.message}" for p in problems)
+            return "fix first: " + "; ".join(
+                f"{param_label(str(e['loc'][0]), props.get(str(e['loc'][0]), {}).get('title')) if e['loc'] else 'params'}: "
+                f"{param_error_words(e, props.get(str(e['loc'][0])) if e['loc'] else None)}" for e in errors)
         return None
 
     def set_param(self, node_id: str, name: str, value: Any) -> str | None:

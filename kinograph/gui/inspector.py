@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QToolButton,
@@ -36,6 +37,8 @@ from PySide6.QtWidgets import (
 
 from kinograph.gui import theme
 from kinograph.gui.edits import GraphEditor
+from kinograph.gui.path_notes import input_note, output_note
+from kinograph.gui.wording import ZERO_WIDTH_SPACE, wrappable
 from kinograph.host import SUBGRAPH_TYPE, XKEY, ChangeKind, GraphChange, InnerGraph, exposable_params
 
 INT_LIMIT = 2**31 - 1
@@ -68,16 +71,43 @@ def param_label(name: str, title: str | None = None) -> str:
     words = [w for w in name.split("_") if w]
     return " ".join(w.upper() if w.lower() in ACRONYMS else w.capitalize() for w in words) or name
 
+class WrappingLabel(QLabel):
+    """A message that wraps at the dock's edge, long paths included, instead of being cut off."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__("")
+        self.setProperty("role", role)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Its width is the form's, never its own text's (a path would widen the form past the dock).
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(40)
+
+    def setText(self, text: str) -> None:  # type: ignore[override]
+        super().setText(wrappable(text))
+
+    def plain_text(self) -> str:
+        return self.text().replace(ZERO_WIDTH_SPACE, "")
+
+
 class Field:
-    """One param's editor: the widget, how to show a value, and the inline error label."""
+    """One param's editor: the widget, how to show a value, the inline error and a note (where
+    a file param's path leads)."""
 
     def __init__(self, widget: QWidget, show: Callable[[Any], None]) -> None:
         self.widget = widget
         self.show = show
-        self.error = QLabel("")
-        self.error.setProperty("role", "error")
-        self.error.setWordWrap(True)
+        self.error = WrappingLabel("error")
         self.error.hide()
+        self.note = WrappingLabel("hint")
+        self.note.hide()
+
+    def set_note(self, text: str | None, warning: bool = False) -> None:
+        self.note.setText(text or "")
+        self.note.setProperty("role", "error" if warning else "hint")
+        self.note.style().unpolish(self.note)
+        self.note.style().polish(self.note)
+        self.note.setVisible(bool(text))
 
 
 class Inspector(QScrollArea):
@@ -181,6 +211,7 @@ class Inspector(QScrollArea):
             box_layout.setSpacing(2)
             box_layout.addWidget(field.widget)
             box_layout.addWidget(field.error)
+            box_layout.addWidget(field.note)
             if name in exposable:
                 box_layout.addWidget(self._port_toggle(name, name in node.exposed, feeding.get(name)))
                 if name in feeding:  # the link gives the value at run time
@@ -480,7 +511,11 @@ class Inspector(QScrollArea):
         browse.setToolTip("Choose a folder" if ui.get("folder") else "Choose a file")
         row.addWidget(edit, 1)
         row.addWidget(browse)
-        edit.editingFinished.connect(lambda: self._commit(name, edit.text()))
+        def commit() -> None:
+            self._commit(name, edit.text())
+            self._path_note(field, edit.text(), ui, save)
+
+        edit.editingFinished.connect(commit)
 
         def pick() -> None:
             filters = ";;".join(ui.get("filters") or []) + ";;All files (*)"
@@ -493,7 +528,7 @@ class Inspector(QScrollArea):
                 chosen, _ = QFileDialog.getOpenFileName(self, "Read from", start, filters.lstrip(";"))
             if chosen:
                 edit.setText(_relative_to(chosen, self.graph.base_dir))
-                self._commit(name, edit.text())
+                commit()
 
         browse.clicked.connect(pick)
         widget.edit = edit  # type: ignore[attr-defined]
@@ -502,8 +537,19 @@ class Inspector(QScrollArea):
             edit.blockSignals(True)
             edit.setText("" if value is None else str(value))
             edit.blockSignals(False)
+            self._path_note(field, edit.text(), ui, save)
 
-        return Field(widget, show)
+        field = Field(widget, show)
+        return field
+
+    def _path_note(self, field: Field, value: str, ui: dict[str, Any], save: bool) -> None:
+        """Say at once when an input file is not there, and where a relative output goes."""
+        base_dir = getattr(self.graph, "base_dir", None)
+        if save:
+            field.set_note(output_note(value, base_dir))
+        else:
+            field.set_note(input_note(value, base_dir, must_exist=ui.get("must_exist", True),
+                                      folder=bool(ui.get("folder"))), warning=True)
 
     def _color(self, name: str) -> Field:
         widget = QWidget()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from kinograph.api import GraphError, KinographError
-from kinograph.gui import settings, shortcuts
+from kinograph.gui import settings, shortcuts, wording
 from kinograph.gui.breadcrumbs import Breadcrumbs
 from kinograph.gui.editor_state import BACKDROP_COLORS, editor_state, link_key, new_item_id
 from kinograph.gui.edits import GraphEditor
@@ -357,7 +357,7 @@ class MainWindow(QMainWindow):
         try:
             loaded = open_graph(path, self.registry)
         except GraphError as exc:
-            self.show_error(f"Cannot open {path.name}", exc.describe())
+            self.show_error(f"Cannot open {path.name}", wording.problems_text(exc.problems, None))
             return False
         if is_media(path, self.registry):
             self._take(loaded, None, path)
@@ -369,7 +369,7 @@ class MainWindow(QMainWindow):
         if self.graph.load_warnings:
             first = self.graph.load_warnings[0]
             more = f" (and {len(self.graph.load_warnings) - 1} more)" if len(self.graph.load_warnings) > 1 else ""
-            self.show_status(f"{first.where.removeprefix('nodes.')}: {first.message}{more}; save to keep the update")
+            self.show_status(f"{wording.problem_text(first, self.graph)}{more}; save to keep the update")
         elif missing:
             self.show_status(f"{len(missing)} node type(s) not installed: {', '.join(missing)} "
                              "(shown as placeholders, saved unchanged)")
@@ -480,7 +480,7 @@ class MainWindow(QMainWindow):
         try:
             ids = self.editor.paste_text(text, (at.x(), at.y()) if at is not None else None, verb)
         except GraphError as exc:
-            self.show_status(f"Cannot paste: {exc.describe()}")
+            self.show_status(f"Cannot paste: {'; '.join(wording.problems_text(exc.problems, self.graph).splitlines())}")
             return
         self.view.select_only(ids)
 

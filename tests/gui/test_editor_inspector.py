@@ -63,8 +63,9 @@ def test_invalid_value_is_shown_inline_and_not_applied(window) -> None:
     field.widget.edit.setText("orange")
     field.widget.edit.editingFinished.emit()
     expected = window.editor.param_error(node_id, "tint", "orange")
-    assert expected and "pattern" in expected  # pydantic's own words
-    assert field.error.isVisibleTo(window.inspector) and field.error.text() == expected
+    # A sentence in the user's words, not pydantic's regular expression.
+    assert expected and "not a colour" in expected and "#1a2b3c" in expected and "^#" not in expected
+    assert field.error.isVisibleTo(window.inspector) and field.error.plain_text() == expected
     assert window.graph.to_json() == before
     field.widget.edit.setText("#00ff00")
     field.widget.edit.editingFinished.emit()
@@ -126,7 +127,7 @@ def test_fixing_a_refused_value_from_the_file_undoes_back_to_it(window) -> None:
     window.graph.nodes[node_id].params["tint"] = "not a colour"
     before = window.graph.to_json()
     window.stack.clear()
-    assert window.editor.set_param(node_id, "mode", "best").startswith("fix first: tint:")
+    assert window.editor.set_param(node_id, "mode", "best").startswith("fix first: Tint: ")
     assert window.editor.set_param(node_id, "tint", "#112233") is None
     window.stack.undo()
     assert window.graph.to_json() == before

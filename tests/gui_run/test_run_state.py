@@ -219,3 +219,18 @@ def test_the_live_updates_choice_is_remembered(qtbot, run_window) -> None:
     qtbot.addWidget(other)
     assert features.live_action.isChecked()
     features.close()
+
+
+def test_a_refused_run_names_the_node_and_field_in_the_editors_words(qtbot, run_window, tmp_path: Path) -> None:
+    e = run_window.editor
+    e.add_node("test.read_file", (0.0, 0.0), {"path": str(tmp_path / "photo.png")})  # not there
+    e.add_node("test.record", (260.0, 0.0))
+    assert e.connect("read_file.size", "record.value") is None
+    features = run_window.run_features
+    with qtbot.waitSignal(features.controller.run_refused, timeout=30000):
+        QTest.keyClick(run_window.view, Qt.Key.Key_F5)
+    said = run_window.statusBar().currentMessage()
+    assert "read_file \u203a Path: file does not exist" in said, said
+    shown = [said, *features.log.texts(), features.log.details.toPlainText(), run_window.node_item("read_file").badge.message]
+    assert not any("--set" in text or "nodes.read_file" in text for text in shown), shown
+    assert run_window.node_item("read_file").badge.message.startswith("Path: file does not exist")

@@ -234,15 +234,23 @@ class RunBadges(QObject):
 
     def on_refused(self, problems: str) -> list[str]:
         """A run was refused: mark each node a problem names (``nodes.ID...: why``); returns their ids."""
-        self.run_refused()
-        marked: list[str] = []
+        marks = []
         for line in problems.splitlines():
             match = _NODE_PROBLEM.match(line.strip())
             if match is None or match.group(1) not in self.window.graph.nodes:
                 continue
             node_id, what, why = match.group(1), match.group(2), match.group(3).strip()
-            if what:
-                why = f"{what}: {why}"  # which param or port, as the inspector and the node show it
+            marks.append((node_id, f"{what}: {why}" if what else why))
+        return self.mark_refused(marks)
+
+    def mark_refused(self, marks: list[tuple[str, str]]) -> list[str]:
+        """A run was refused: mark each node with why (``[(node id, "Path: no file given")]``);
+        returns the ids marked (nodes inside groups mark their group from above)."""
+        self.run_refused()
+        marked: list[str] = []
+        for node_id, why in marks:
+            if self.window.node_item(node_id) is None and node_id not in self.window.graph.nodes:
+                continue
             state = self.states.get(node_id)
             if state is not None and state.state == "invalid" and node_id in marked:
                 state.message += "; " + why

@@ -30,11 +30,13 @@ from kinograph.gui.run.plugin_list import describe_plugins
 from kinograph.gui.run.previews import from_wire
 from kinograph.gui.run.tally import RunTally
 from kinograph.gui.run.worker_process import RunProcessHandle, describe_exit
+from kinograph.gui.wording import plain, problems_text
 from kinograph.host import (
     ChangeKind,
     Event,
     Graph,
     GraphChange,
+    Problem,
     RunOptions,
     RunResult,
     StreamCache,
@@ -123,8 +125,10 @@ class RunController(QObject):
     run_started = Signal(object)
     #: The run ended (finished, failed, cancelled, or its process crashed): its :class:`RunResult`.
     run_finished = Signal(object)
-    #: The run could not start (invalid graph, unknown device): a message for the user, details.
-    run_refused = Signal(str, str)
+    #: The run could not start (invalid graph, unknown device): a message and details in the
+    #: editor's words, and the graph's problems as the core gave them (:class:`Problem` each;
+    #: empty when the reason is not one of the graph's).
+    run_refused = Signal(str, str, list)
     #: True while a run is in progress.
     busy_changed = Signal(bool)
     #: Something about the run process the user should know: text, details.
@@ -329,7 +333,15 @@ class RunController(QObject):
             self.process_stats.emit(dict(self.stats))
             self._finish(run, result, message[3])
         elif kind == "refused":
-            self._refuse(run, message[2], message[3])
+            problems = [Problem(*part) for part in (message[4] if len(message) > 4 else [])]
+            if problems:
+                # In the editor's words: the node and the field as the canvas and the inspector
+                # name them, no command-line advice (see wording.py).
+                details = problems_text(problems, self.graph)
+                text = "The graph cannot run: " + "; ".join(details.splitlines())
+            else:
+                text, details = plain(message[2]), plain(message[3])
+            self._refuse(run, text, details, problems)
 
     @Slot(object, object)
     def _on_exit(self, process: RunProcessHandle, code: int | None) -> None:
@@ -383,10 +395,10 @@ class RunController(QObject):
         if current:
             self.run_finished.emit(result)
 
-    def _refuse(self, run: ActiveRun, message: str, details: str) -> None:
+    def _refuse(self, run: ActiveRun, message: str, details: str, problems: list[Problem] | None = None) -> None:
         self._mirror_in = None  # whatever went wrong, the next run starts from the whole graph
         self._run = None
         self._watch.stop()
         self.busy_changed.emit(False)
         if run.generation == self.generation:
-            self.run_refused.emit(message, details)
+            self.run_refused.emit(message, details, problems or [])

@@ -20,7 +20,8 @@ from kinograph.gui.run.badges import RunBadges
 from kinograph.gui.run.controller import RunController
 from kinograph.gui.run.warmup import LibraryWarmup
 from kinograph.gui.viewer import ViewerPanel
-from kinograph.host import Event, Graph, RunResult
+from kinograph.gui.wording import problem_parts
+from kinograph.host import Event, Graph, Problem, RunResult
 
 if TYPE_CHECKING:
     from kinograph.gui.main_window import MainWindow
@@ -266,10 +267,14 @@ class RunFeatures(QObject):
         self.window.show_status(message)
         self._live_after_run()
 
-    def _on_refused(self, message: str, details: str) -> None:
+    def _on_refused(self, message: str, details: str, problems: list[Problem] | None = None) -> None:
         self._live_after_run()
         self.run_state.setText("not run")
-        self.badges.on_refused(details)  # the nodes the problems name say so on the canvas
+        if problems:  # the nodes the problems name say so on the canvas
+            marks = [problem_parts(p, self.window.graph) for p in problems]
+            self.badges.mark_refused([(node, text) for node, text in marks if node is not None])
+        else:
+            self.badges.on_refused(details)
         if "no output node" in message:
             message += "; or select nodes and use Run selected (Shift+F5)"
         self.log.add_line(message, "error", details)

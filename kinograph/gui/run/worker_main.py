@@ -25,7 +25,8 @@ Messages, each one pickled tuple:
   ``("cancel", run_id)``, ``("warm", modules)``,
   ``("devices",)``, ``("stop",)``;
 - here -> editor: ``("ready", info)``, ``("event", run_id, kind, node_id, data, time)``,
-  ``("done", run_id, result, thumbnails, stats)``, ``("refused", run_id, message, details)``,
+  ``("done", run_id, result, thumbnails, stats)``, ``("refused", run_id, message, details[, problems])``
+  (problems: (where, message, hint) of each, when the graph itself is the reason),
   ``("warmed", info)``, ``("devices", names)``.
 
 Events go out in the order the run emits them; only ``node_progress`` events of one node are
@@ -255,8 +256,10 @@ class RunProcess:
             result = self.session.run(graph, RunOptions(**request["options"]), [forward], token)
         except GraphError as exc:
             problems = exc.describe()
+            # Also each problem as (where, message, hint): the editor words them its own way.
+            parts = [(str(p.where), str(p.message), str(p.hint)) for p in exc.problems]
             self.outbox.send(("refused", run_id, "The graph cannot run: " + "; ".join(problems.splitlines()),
-                              problems))
+                              problems, parts))
             return
         except KinographError as exc:
             self.outbox.send(("refused", run_id, str(exc), traceback.format_exc()))
