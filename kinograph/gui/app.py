@@ -6,6 +6,7 @@ import importlib
 import sys
 import traceback
 
+from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from kinograph.gui.main_window import MainWindow
@@ -20,11 +21,40 @@ EDITOR_EXTENSIONS: list[str] = [
 ]
 
 
+#: Said when Qt's xcb plugin (X11 on Linux) does not load: Qt alone only says it "could not
+#: load the Qt platform plugin xcb", not that a few system libraries are missing.
+XCB_HINT = (
+    "kinograph: the editor could not open a window because Qt's xcb platform plugin (X11) did not load.\n"
+    "It needs a few system libraries a desktop usually has but a minimal system may not:\n"
+    "  Debian/Ubuntu: sudo apt install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 "
+    "libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0\n"
+    "  Fedora: sudo dnf install xcb-util-cursor xcb-util-wm xcb-util-keysyms xcb-util-image "
+    "xcb-util-renderutil libxkbcommon-x11\n"
+    "On Wayland, QT_QPA_PLATFORM=wayland may work instead. Graphs run without a window: kinograph run GRAPH"
+)
+
+
+def _startup_messages(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    """Qt's messages while the application starts: passed on, plus what to do when xcb fails."""
+    print(message, file=sys.stderr, flush=True)
+    if "platform plugin" in message and "xcb" in message and not _hinted:
+        _hinted.append(True)
+        print(XCB_HINT, file=sys.stderr, flush=True)
+
+
+_hinted: list[bool] = []
+
+
 def application() -> QApplication:
     """The QApplication of this process (made once, with the dark theme)."""
     app = QApplication.instance()
     if app is None:
-        app = QApplication(sys.argv[:1])
+        # Qt ends the process when no platform plugin loads: say why first (see XCB_HINT).
+        qInstallMessageHandler(_startup_messages)
+        try:
+            app = QApplication(sys.argv[:1])
+        finally:
+            qInstallMessageHandler(None)
         app.setApplicationName("kinograph")
         app.setOrganizationName("kinograph")
     apply_theme(app)  # type: ignore[arg-type]

@@ -160,18 +160,24 @@ class GraphEditor:
             self.stack.push(commands.DisconnectCommand(self.graph, link))
         self.stack.endMacro()
 
-    def insert_on_link(self, node_id: str, link: Link) -> bool:
-        """Put a node into a link (source -> node -> target) when its ports fit; one undo step."""
+    def insert_ports(self, node_id: str, link: Link) -> tuple[str, str] | None:
+        """The (input, output) of a node that would put it into ``link``, or None when none fit."""
         cls = self.graph.node_class(node_id)
         if cls is None or link not in self.graph.links:
-            return False
+            return None
         # Check the new links as if the old one were gone.
         into = next((f"{node_id}.{p.name}" for p in cls.inputs
                      if self.graph.check_link(link.source, f"{node_id}.{p.name}", ignoring=link) is None), None)
         out = next((f"{node_id}.{p.name}" for p in cls.outputs
                     if self.graph.check_link(f"{node_id}.{p.name}", link.target, ignoring=link) is None), None)
-        if into is None or out is None:
+        return (into, out) if into is not None and out is not None else None
+
+    def insert_on_link(self, node_id: str, link: Link) -> bool:
+        """Put a node into a link (source -> node -> target) when its ports fit; one undo step."""
+        ports = self.insert_ports(node_id, link)
+        if ports is None:
             return False
+        into, out = ports
         self.stack.beginMacro(f"Insert {node_id}")
         self.stack.push(commands.DisconnectCommand(self.graph, link))
         self.stack.push(commands.ConnectCommand(self.graph, link.source, into))

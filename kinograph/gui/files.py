@@ -54,6 +54,28 @@ def open_graph(path: str | Path, registry: Registry) -> Graph:
     return Graph.load(path, registry)
 
 
+def examples_dir() -> Path | None:
+    """The example graphs (``graphs/`` of a source checkout; ``KINOGRAPH_EXAMPLES`` overrides)."""
+    import os
+
+    folder = Path(os.environ.get("KINOGRAPH_EXAMPLES") or Path(__file__).resolve().parents[2] / "graphs")
+    return folder if folder.is_dir() else None
+
+
+def example_graphs() -> list[tuple[str, Path]]:
+    """(name, file) of each example graph: its ``meta.name`` (else the file name), by file name."""
+    folder = examples_dir()
+    found = []
+    for path in sorted(folder.glob("*.json")) if folder is not None else []:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            name = str(data.get("meta", {}).get("name") or "") if isinstance(data, dict) else ""
+        except (OSError, ValueError, AttributeError):
+            continue  # not a graph: not offered
+        found.append((name or path.stem.replace("_", " "), path))
+    return found
+
+
 class RecentFiles:
     """The most recently opened or saved graphs, newest first, kept in the settings folder."""
 

@@ -29,7 +29,7 @@ from kinograph.gui import settings, shortcuts, wording
 from kinograph.gui.breadcrumbs import Breadcrumbs
 from kinograph.gui.editor_state import BACKDROP_COLORS, editor_state, link_key, new_item_id
 from kinograph.gui.edits import GraphEditor
-from kinograph.gui.files import OPEN_FILTER, SAVE_FILTER, RecentFiles, is_media, open_graph
+from kinograph.gui.files import OPEN_FILTER, SAVE_FILTER, RecentFiles, example_graphs, is_media, open_graph
 from kinograph.gui.inspector import Inspector
 from kinograph.gui.items.backdrop_item import BackdropItem, FrameItem, NoteItem
 from kinograph.gui.items.node_item import NodeItem
@@ -243,6 +243,9 @@ class MainWindow(QMainWindow):
         self.recent_menu = QMenu("Open &Recent", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addMenu(self.recent_menu)
+        self.examples_menu = QMenu("Open &Example", self)
+        self.examples_menu.aboutToShow.connect(self._fill_examples)
+        file_menu.addMenu(self.examples_menu)
         file_menu.addSeparator()
         for name in ("save", "save_as"):
             file_menu.addAction(self.actions[name])
@@ -435,6 +438,30 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none)").setEnabled(False)
         for text in paths:
             self.recent_menu.addAction(text, lambda t=text: self.open_file(t))
+
+    def _fill_examples(self) -> None:
+        self.examples_menu.clear()
+        examples = example_graphs()
+        if not examples:
+            self.examples_menu.addAction("(no example graphs found)").setEnabled(False)
+        for name, path in examples:
+            action = self.examples_menu.addAction(name, lambda p=path: self.open_example(p))
+            action.setToolTip(str(path))
+
+    def open_example(self, path: str | Path) -> bool:
+        """Open an example graph as an unsaved copy (Save asks where), its assets found where it is."""
+        if not self.maybe_save():
+            return False
+        path = Path(path)
+        try:
+            loaded = open_graph(path, self.registry)
+        except GraphError as exc:
+            self.show_error(f"Cannot open {path.name}", wording.problems_text(exc.problems, None))
+            return False
+        self._take(loaded, None, path)
+        self.show_status(f"Opened the example {path.name}: Run (F5) to see it work; Save asks where to keep "
+                         "your copy")
+        return True
 
     def show_error(self, title: str, message: str) -> None:
         self.show_status(f"{title}: {message.splitlines()[0] if message else ''}")

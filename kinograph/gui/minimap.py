@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
 from kinograph.gui import theme
@@ -42,7 +42,8 @@ class Minimap(QWidget):
         self._refreshed = 0.0
         #: the last drawing: the canvas repaints under this widget far more often than the graph
         #: changes, and each of those repaints paints this widget again
-        self._picture: QPixmap | None = None
+        # (a QImage, not a QPixmap: it may outlive the application at exit without harm)
+        self._picture: QImage | None = None
         self._later = QTimer(self)
         self._later.setSingleShot(True)
         self._later.timeout.connect(self._refresh_now)
@@ -115,11 +116,11 @@ class Minimap(QWidget):
         if self._picture is None or self._picture.size() != self.size():
             self._picture = self._draw()
         painter = QPainter(self)
-        painter.drawPixmap(0, 0, self._picture)
+        painter.drawImage(0, 0, self._picture)
         painter.end()
 
-    def _draw(self) -> QPixmap:
-        picture = QPixmap(self.size())
+    def _draw(self) -> QImage:
+        picture = QImage(self.size(), QImage.Format.Format_ARGB32_Premultiplied)
         picture.fill(Qt.GlobalColor.transparent)
         visible = self._layout()
         painter = QPainter(picture)

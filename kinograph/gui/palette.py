@@ -103,7 +103,7 @@ class Palette(QWidget):
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
             parent.addChild(item)
         for entry in search_subgraphs(self.subgraphs, self.filter.text()):
-            item = QTreeWidgetItem([f"⧉ {entry.name}  v{entry.version}"])
+            item = QTreeWidgetItem([f"{theme.category_glyph('Subgraphs')} {entry.name}  v{entry.version}"])
             source = f" — from {entry.plugin}" if entry.plugin else " — yours"
             if entry.problem:
                 item.setText(0, f"⚠ {entry.name}")

@@ -17,11 +17,12 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsScene, 
 from kinograph.gui import theme
 from kinograph.gui.editor_state import editor_state, link_key
 from kinograph.gui.edits import GraphEditor
-from kinograph.gui.items.backdrop_item import BackdropItem, FrameItem, NoteItem
+from kinograph.gui.items.backdrop_item import BackdropItem, FrameItem, NoteItem, NoteText
 from kinograph.gui.items.link_item import LinkItem, PendingLinkItem
 from kinograph.gui.items.node_item import NodeItem
 from kinograph.gui.items.port_item import PortItem
 from kinograph.gui.items.reroute_item import RerouteItem
+from kinograph.gui.placement import CLEARANCE, free_spot
 from kinograph.host import INPUTS_TYPE, OUTPUTS_TYPE, ChangeKind, GraphChange, Link, port_accepts, reachable
 
 
@@ -48,6 +49,7 @@ class GraphScene(QGraphicsScene):
         #: links whose curve waits for the end of the current mouse move (both ends may move)
         self._dirty_links: set[LinkItem] = set()
         self._dragging = False
+        self._lit_link: LinkItem | None = None  # the link a dragged node would go into
         self.frame_items: list[FrameItem] = []
         self.reroute_items: list[RerouteItem] = []
         self.snap_to_grid = False
@@ -83,6 +85,7 @@ class GraphScene(QGraphicsScene):
         self.link_items.clear()
         self._node_links.clear()
         self._dirty_links.clear()
+        self._lit_link = None
         self.frame_items.clear()
         self.reroute_items.clear()
         for node_id in self.graph.nodes:
@@ -351,6 +354,32 @@ class GraphScene(QGraphicsScene):
         finally:
             self._dragging = False
             self._redraw_dirty_links()
+        self._show_insert_target()
+
+    def _lone_dragged_node(self) -> NodeItem | None:
+        """The node being dragged when it is the only one and has no links (it may go into one)."""
+        nodes = [item for item in self._drag_start if isinstance(item, NodeItem) and item.isSelected()]
+        if len(nodes) != 1 or self._node_links.get(nodes[0].node_id):
+            return None
+        return nodes[0]
+
+    def insert_target(self, node: NodeItem) -> LinkItem | None:
+        """The link a node dropped now would go into: one it touches whose ports fit."""
+        for link, item in self.link_items.items():
+            if item.isVisible() and item.collidesWithItem(node) and self.editor.insert_ports(node.node_id, link):
+                return item
+        return None
+
+    def _show_insert_target(self) -> None:
+        """Light up the link a lone dragged node would go into, before the drop (as Blender does)."""
+        node = self._lone_dragged_node()
+        target = self.insert_target(node) if node is not None and node.pos() != self._drag_start[node] else None
+        if target is not self._lit_link:
+            if self._lit_link is not None and self._lit_link.scene() is self:
+                self._lit_link.set_insert_target(False)
+            if target is not None:
+                target.set_insert_target(True)
+            self._lit_link = target
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         point = event.scenePos()
@@ -372,6 +401,9 @@ class GraphScene(QGraphicsScene):
         if isinstance(item, LinkItem):
             self.editor.add_reroute(item.link, self._waypoint_index(item, point), (point.x(), point.y()))
             return
+        if isinstance(item, NoteText):
+            super().mouseDoubleClickEvent(event)  # a double-click in the text being edited: select a word
+            return
         if isinstance(item, FrameItem):
             self.edit_frame_text(item)
             return
@@ -384,16 +416,29 @@ class GraphScene(QGraphicsScene):
     def edit_frame_text(self, item: FrameItem) -> None:
         from PySide6.QtWidgets import QInputDialog
 
+        if isinstance(item, NoteItem):  # in place, as on paper (no dialog)
+            item.start_editing(lambda text: self._note_edited(item, text))
+            return
         parent = self.views()[0] if self.views() else None
-        if isinstance(item, NoteItem):
-            text, ok = QInputDialog.getMultiLineText(parent, "Sticky note", "Text:", item.data.get("text", ""))
-            key = "text"
-        else:
-            text, ok = QInputDialog.getText(parent, "Backdrop", "Title:", text=item.data.get("title", ""))
-            key = "title"
+        text, ok = QInputDialog.getText(parent, "Backdrop", "Title:", text=item.data.get("title", ""))
         if ok:
-            item.data[key] = text
-            self.editor.set_editor_state(self.collect_editor_state(), f"Edit {key}")
+            item.data["title"] = text
+            self.editor.set_editor_state(self.collect_editor_state(), "Edit title")
+
+    def _note_edited(self, item: NoteItem, text: str) -> None:
+        if item not in self.frame_items:
+            return  # the notes were rebuilt meanwhile (undo): nothing to store
+        text_item, item.editing = item.editing, None
+        if text_item is not None and text_item.scene() is self:
+            self.removeItem(text_item)  # the note draws its text itself again
+        item.update()
+        if text != item.data.get("text", ""):
+            item.data["text"] = text
+            self.editor.set_editor_state(self.collect_editor_state(), "Edit note")
+
+    def editing_text(self) -> bool:
+        """Whether the user is typing in a note on the canvas (its keys are text, not shortcuts)."""
+        return isinstance(self.focusItem(), NoteText)
 
     def _waypoint_index(self, item: LinkItem, point: QPointF) -> int:
         """Where a new dot goes among a link's dots: ordered along the link by x."""
@@ -531,6 +576,35 @@ class GraphScene(QGraphicsScene):
             self._drag_start.setdefault(item, QPointF(item.pos()))
 
     def _commit_moves(self) -> None:
+        lone = self._lone_dragged_node()
+        target = self._lit_link if lone is not None and self._lit_link is not None else None
+        if self._lit_link is not None:
+            self._lit_link.set_insert_target(False)
+            self._lit_link = None
+        if target is not None and lone is not None:
+            # Move, insert and make room: one undo step.
+            self.editor.stack.beginMacro(f"Insert {lone.node_id} into {target.link}")
+            try:
+                self._commit_node_moves()
+                self._insert(lone, target.link)
+            finally:
+                self.editor.stack.endMacro()
+            return
+        self._commit_node_moves()
+
+    def _insert(self, node: NodeItem, link: Link) -> None:
+        if not self.editor.insert_on_link(node.node_id, link):
+            return
+        self.status.emit(f"Inserted {node.node_id} into {link}")
+        # It was dropped on the link, maybe on a node at either end: move it where it covers none.
+        others = [item.sceneBoundingRect() for item in self.node_items.values() if item is not node]
+        rect = node.sceneBoundingRect()
+        if any(rect.intersects(other.adjusted(-CLEARANCE, -CLEARANCE, CLEARANCE, CLEARANCE)) for other in others):
+            spot = free_spot(node.pos(), (node.width, node.height), others)
+            old = self.graph.nodes[node.node_id].ui.get("pos")
+            self.editor.move({node.node_id: (old, [round(spot.x(), 1), round(spot.y(), 1)])})
+
+    def _commit_node_moves(self) -> None:
         starts, self._drag_start, self._carried = self._drag_start, {}, {}
         if not starts:
             return
@@ -543,15 +617,6 @@ class GraphScene(QGraphicsScene):
                 moved_nodes.append(item)
         state = self.collect_editor_state()
         self.editor.move(moves, state)
-        if len(moved_nodes) == 1 and not self.links_of(moved_nodes[0].node_id):
-            self._drop_on_link(moved_nodes[0])
-
-    def _drop_on_link(self, node: NodeItem) -> None:
-        for link, item in list(self.link_items.items()):
-            if item.collidesWithItem(node):
-                if self.editor.insert_on_link(node.node_id, link):
-                    self.status.emit(f"Inserted {node.node_id} into {link}")
-                    return
 
 
 def _crosses(item: LinkItem, line: QLineF) -> bool:

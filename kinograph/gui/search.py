@@ -114,7 +114,7 @@ class NodeSearch(QFrame):
             self.list.addItem(item)
         if self.accept_filter is None:  # a link dropped on the canvas asks for node types that fit
             for entry in search_subgraphs([e for e in self.subgraphs() if not e.problem], self.edit.text()):
-                item = QListWidgetItem(f"⧉  {entry.name}  v{entry.version}    — {entry.category}")
+                item = QListWidgetItem(f"{theme.category_glyph('Subgraphs')}  {entry.name}  v{entry.version}    — {entry.category}")
                 item.setData(Qt.ItemDataRole.UserRole, f"subgraph:{entry.source}")
                 item.setToolTip(f"subgraph {entry.source}\n{entry.description}")
                 self.list.addItem(item)

@@ -36,11 +36,11 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "Learned": ("#a35b2a", "◈"),  # the built-in learned nodes (ResNet features, LSTM motion)
     "Audio": ("#9c3f6e", "♪"),
     "Text": ("#5f6b7a", "¶"),
-    "Files": ("#6b6b2a", "🗀"),
+    "Files": ("#6b6b2a", "▤"),  # glyphs the common fonts have (DejaVu lacks 🗀)
     "Output": ("#8e3b46", "⇥"),
     "Evaluation": ("#2f6f6f", "≈"),  # metric nodes: scores of a video
-    "Subgraph": ("#35507a", "⧉"),  # groups and the interface nodes inside them
-    "Subgraphs": ("#35507a", "⧉"),  # reusable subgraph files in the palette
+    "Subgraph": ("#35507a", "❐"),  # groups and the interface nodes inside them
+    "Subgraphs": ("#35507a", "❐"),  # reusable subgraph files in the palette
     "Test": ("#505a66", "⚙"),
     "Other": ("#505a66", "•"),
 }

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
+    QFont,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -16,15 +19,21 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
 
 from kinograph.api import Node
+from kinograph.gui import theme
 from kinograph.gui.items.link_item import LinkItem
 from kinograph.gui.items.node_item import NodeItem
 from kinograph.gui.items.port_item import PortItem
 from kinograph.gui.minimap import Minimap
 from kinograph.gui.palette import MIME_NODE_TYPE, subgraph_source
+from kinograph.gui.placement import free_spot
 from kinograph.gui.scene import GraphScene
 from kinograph.gui.search import NodeSearch
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
+#: What an empty canvas says (File ▸ Open Example has ready-made graphs).
+EMPTY_HINT = ("Tab (or Space) adds a node\n"
+              "Drag from a port to link it\n"
+              "F1 lists the keys · File \u25b8 Open Example opens a ready-made graph")
 #: The wheel zooms out to MIN_ZOOM, or further when that is what it takes to see the whole graph
 #: (a 200-node graph after auto-layout is wider than 10 screens); never below this.
 FLOOR_ZOOM = 0.005
@@ -66,7 +75,8 @@ class GraphView(QGraphicsView):
         self._fit_pending = False
         scene.search_requested.connect(self.open_link_search)
         self.minimap = Minimap(self)
-        scene.changed.connect(lambda _rects: self.minimap.refresh())
+        self._hint_shown = True
+        scene.changed.connect(lambda _rects: self._scene_changed())
 
     # -- zoom, pan, fit --
 
@@ -154,11 +164,52 @@ class GraphView(QGraphicsView):
         super().resizeEvent(event)
         if self._fit_pending:
             self.fit(everything=True)
-        self.minimap.place()
+        self._refresh_minimap(place=True)
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)
-        self.minimap.refresh()
+        self._refresh_minimap()
+
+    def _scene_changed(self) -> None:
+        try:
+            hint = self.showing_hint()
+            if hint != self._hint_shown:  # the hint covers the middle: repaint all of it
+                self._hint_shown = hint
+                self.viewport().update()
+        except (RuntimeError, AttributeError):  # torn down at exit (see _refresh_minimap)
+            return
+        self._refresh_minimap()
+
+    def _refresh_minimap(self, place: bool = False) -> None:
+        # Qt calls scrollContentsBy while it tears the scene down at exit, when the minimap may
+        # be gone: an exception escaping from here then crashes PySide (a segfault at exit).
+        try:
+            if place:
+                self.minimap.place()
+            self.minimap.refresh()
+        except (RuntimeError, AttributeError):
+            pass
+
+    # -- an empty canvas says how to start --
+
+    def showing_hint(self) -> bool:
+        """Whether the canvas is empty, so it shows how to begin."""
+        scene = self.graph_scene
+        return not scene.node_items and not scene.frame_items
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        super().drawForeground(painter, rect)
+        if not self.showing_hint():
+            return
+        painter.save()
+        painter.resetTransform()  # in the viewport's pixels, whatever the zoom
+        area = QRectF(self.viewport().rect()).adjusted(40, 40, -40, -40)
+        font = QFont(painter.font())
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        painter.setFont(font)
+        painter.setPen(theme.NODE_SUBTEXT)
+        painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, EMPTY_HINT)
+        painter.restore()
 
     def _pan_by(self, delta: QPoint) -> None:
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
@@ -220,7 +271,8 @@ class GraphView(QGraphicsView):
 
     def event(self, event: QEvent) -> bool:
         # Tab must open the search (or enter a selected group) instead of moving the focus on.
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Tab:
+        if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Tab
+                and not self.graph_scene.editing_text()):
             scene = self.graph_scene
             if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
                 scene.exit_group_requested.emit()  # Ctrl+Tab: up one level, as in Blender
@@ -236,6 +288,9 @@ class GraphView(QGraphicsView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         self._fit_pending = False
+        if self.graph_scene.editing_text():  # typing in a note: Space is a space
+            super().keyPressEvent(event)
+            return
         if event.key() == Qt.Key.Key_Escape and self.graph_scene.cancel_gesture():
             return
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
@@ -244,7 +299,7 @@ class GraphView(QGraphicsView):
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and not self.graph_scene.editing_text():
             # Only a Space pressed on the canvas opens the search: the release of one typed in
             # the search box (or another child) must not reopen it and wipe the query.
             tapped = self._space_down and not self._space_panned
@@ -269,19 +324,36 @@ class GraphView(QGraphicsView):
 
     def free_point(self, near: QPointF, size: tuple[float, float] = (200.0, 130.0)) -> QPointF:
         """``near``, or the closest spot around it where a new node would not cover another one."""
-        nodes = [item.sceneBoundingRect().adjusted(-20, -20, 20, 20)
-                 for item in self.graph_scene.node_items.values()]
-        step = 40.0
-        for ring in range(0, 12):
-            offsets = [(0.0, 0.0)] if ring == 0 else [
-                (dx * step, dy * step) for dx in range(-ring, ring + 1) for dy in range(-ring, ring + 1)
-                if max(abs(dx), abs(dy)) == ring]
-            # Prefer spots below, then right of the wanted one: a new node joins the graph's edge.
-            for dx, dy in sorted(offsets, key=lambda o: (abs(o[0]) + abs(o[1]), -o[1], -o[0])):
-                rect = QRectF(near.x() + dx, near.y() + dy, size[0], size[1])
-                if not any(rect.intersects(other) for other in nodes):
-                    return QPointF(near.x() + dx, near.y() + dy)
-        return near
+        return free_spot(near, size, [item.sceneBoundingRect() for item in self.graph_scene.node_items.values()])
+
+    def place_node(self, add: Callable[[], str | None], text: str) -> str | None:
+        """Add a node with ``add`` (returns its id) where it covers no other node: moved to the
+        nearest free spot when it would land on one. One undo step."""
+        editor = self.graph_scene.editor
+        count = editor.stack.count()
+        editor.stack.beginMacro(text)
+        node_id = None
+        try:
+            node_id = add()
+            item = self.graph_scene.node_items.get(node_id) if node_id else None
+            if item is not None:
+                others = [i.sceneBoundingRect() for i in self.graph_scene.node_items.values() if i is not item]
+                spot = free_spot(item.pos(), (item.width, item.height), others)
+                if spot != item.pos():
+                    old = editor.graph.nodes[item.node_id].ui.get("pos")
+                    editor.move({item.node_id: (old, [round(spot.x(), 1), round(spot.y(), 1)])})
+        finally:
+            editor.stack.endMacro()
+        if not node_id and editor.stack.count() == count + 1 and editor.stack.command(count) is not None:
+            editor.stack.command(count).setObsolete(True)  # nothing was added: no empty step in the history
+            editor.stack.undo()
+        if node_id:
+            self.select_only([node_id])
+        return node_id
+
+    def _title(self, type_id: str) -> str:
+        cls = self.graph_scene.registry.node(type_id)
+        return cls.title() if cls is not None else type_id.rsplit(".", 1)[-1]
 
     def open_search(self, at: QPointF | None = None) -> None:
         if at is None:
@@ -320,15 +392,16 @@ class GraphView(QGraphicsView):
             self.place_subgraph(type_id, pos)
             self.setFocus()
             return
-        if self._search_link is not None:
-            port_ref, direction = self._search_link
+        link = self._search_link
+        self._search_link = None
+        if link is not None:
+            port_ref, direction = link
             if direction == "input":
                 pos = (pos[0] - 200.0, pos[1])
-            node_id = editor.add_node_connected(type_id, pos, port_ref, direction)
+            self.place_node(lambda: editor.add_node_connected(type_id, pos, port_ref, direction),
+                            f"Add {self._title(type_id)} and connect")
         else:
-            node_id = editor.add_node(type_id, pos)
-        self._search_link = None
-        self.select_only([node_id])
+            self.place_node(lambda: editor.add_node(type_id, pos), f"Add {self._title(type_id)}")
         self.setFocus()
 
     def select_only(self, node_ids: list[str]) -> None:
@@ -369,16 +442,22 @@ class GraphView(QGraphicsView):
         if subgraph_source(type_id) is not None:
             self.place_subgraph(type_id, pos)
         else:
-            self.select_only([self.graph_scene.editor.add_node(type_id, pos)])
+            self.place_node(lambda: self.graph_scene.editor.add_node(type_id, pos), f"Add {self._title(type_id)}")
         event.acceptProposedAction()
 
     def place_subgraph(self, entry: str, pos: tuple[float, float]) -> str | None:
         """Add a group using the reusable subgraph a palette or search entry names."""
-        node_id, error = self.graph_scene.editor.add_subgraph(subgraph_source(entry) or "", pos)
-        if error is not None:
-            self.graph_scene.status.emit(f"Cannot add the subgraph: {error}")
-            return None
-        self.select_only([node_id])
+        errors: list[str] = []
+
+        def add() -> str | None:
+            node_id, error = self.graph_scene.editor.add_subgraph(subgraph_source(entry) or "", pos)
+            if error is not None:
+                errors.append(error)
+            return node_id
+
+        node_id = self.place_node(add, f"Add {subgraph_source(entry)}")
+        if errors:
+            self.graph_scene.status.emit(f"Cannot add the subgraph: {errors[0]}")
         return node_id
 
     def node_at(self, point: QPoint) -> NodeItem | None:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneMouseEvent, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QFocusEvent, QFont, QKeyEvent, QPainter, QPen, QTextCursor
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsSceneMouseEvent,
+    QGraphicsTextItem,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from kinograph.gui import theme
 
@@ -102,21 +109,74 @@ class BackdropItem(FrameItem):
                 if area.contains(item.sceneBoundingRect())]
 
 
+NOTE_TEXT = QColor("#f3e9b5")
+
+
+class NoteText(QGraphicsTextItem):
+    """The text of a note being edited in place; leaving it (click elsewhere, Esc, Ctrl+Enter)
+    hands the text to ``done``."""
+
+    def __init__(self, note: NoteItem, done: Callable[[str], None]) -> None:
+        super().__init__(note)
+        self.done = done
+        self.finished = False
+        self.setFont(note.font)
+        self.setDefaultTextColor(NOTE_TEXT)
+        self.setPlainText(note.data.get("text", ""))
+        self.document().setDocumentMargin(0)
+        self.setTextWidth(note.size.x() - 20)
+        self.setPos(10, 8)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextEditorInteraction)
+
+    def finish(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+            # Later: the note is rebuilt from the graph when its text is stored, which must not
+            # happen inside this item's own event handler.
+            text = self.toPlainText()
+            QTimer.singleShot(0, lambda: self.done(text))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if event.key() == Qt.Key.Key_Escape or (enter and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            self.clearFocus()  # finishes, through focusOutEvent
+            return
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self.finish()
+
+
 class NoteItem(FrameItem):
-    """A sticky note with free text (double-click to edit)."""
+    """A sticky note with free text (double-click to edit it in place)."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         super().__init__(data)
         self.setZValue(-5)
+        self.editing: NoteText | None = None
+
+    def start_editing(self, done: Callable[[str], None]) -> NoteText:
+        """Edit the text in place, the cursor at its end; ``done(text)`` when the user leaves it."""
+        if self.editing is None or self.editing.finished:
+            self.editing = NoteText(self, done)
+            self.update()
+        self.editing.setFocus(Qt.FocusReason.MouseFocusReason)
+        cursor = self.editing.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        self.editing.setTextCursor(cursor)
+        return self.editing
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(theme.NODE_SELECTED if self.isSelected() else QColor("#8a7a3a"), 1.2))
+        painter.setPen(QPen(theme.NODE_SELECTED if self.isSelected() or self.editing else QColor("#8a7a3a"), 1.2))
         painter.setBrush(QColor("#4a4530"))
         painter.drawRoundedRect(self.rect(), 4, 4)
-        painter.setFont(self.font)
-        painter.setPen(QColor("#f3e9b5"))
-        painter.drawText(self.rect().adjusted(10, 8, -10, -8),
-                         Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft,
-                         self.data.get("text", ""))
+        if self.editing is None:  # while editing, the text item draws the text
+            painter.setFont(self.font)
+            painter.setPen(NOTE_TEXT)
+            painter.drawText(self.rect().adjusted(10, 8, -10, -8),
+                             Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft,
+                             self.data.get("text", ""))
         self._paint_handle(painter)

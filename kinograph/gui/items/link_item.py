@@ -37,7 +37,11 @@ class LinkItem(QGraphicsPathItem):
         self.waypoints: list[QPointF] = []
         self.dots: list[QGraphicsItem] = []
         self.hovered = False
+        #: a node dragged over it would be put into it on release: drawn lit up
+        self.insert_target = False
         self._shape: QPainterPath | None = None
+        # Never drawn (paint() draws): its width makes Qt's bounding rect leave room for the glow.
+        self.setPen(QPen(QColor(0, 0, 0, 0), 12.0))
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
@@ -60,14 +64,24 @@ class LinkItem(QGraphicsPathItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        width = 3.2 if self.isSelected() or self.hovered else 2.2
-        color = theme.NODE_SELECTED if self.isSelected() else self.color
+        if self.insert_target:
+            glow = QColor(theme.HIGHLIGHT)
+            glow.setAlpha(90)
+            painter.setPen(QPen(glow, 10.0, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+            painter.drawPath(self.path())
+        width = 3.2 if self.isSelected() or self.hovered or self.insert_target else 2.2
+        color = theme.HIGHLIGHT if self.insert_target else theme.NODE_SELECTED if self.isSelected() else self.color
         if self.source.node.bypass or self.target.node.bypass:
             color = QColor(color)
             color.setAlpha(110)
         painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self.path())
+
+    def set_insert_target(self, on: bool) -> None:
+        if on != self.insert_target:
+            self.insert_target = on
+            self.update()
 
     def hoverEnterEvent(self, event: object) -> None:
         self.hovered = True

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QImage, QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtGui import QIcon, QImage, QKeyEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QVBoxLayout, QWidget
 
 from kinograph.gui.viewer.frame_source import FrameSource
 from kinograph.gui.viewer.image_view import ImageView
@@ -17,7 +17,10 @@ class StreamView(QWidget):
         super().__init__(parent)
         self.source: FrameSource | None = None
         self.image = ImageView(self)
-        self.play_button = QPushButton("▶", self)
+        # Icons drawn by the style, not glyphs: "⏸" is missing from common fonts (DejaVu) and
+        # showed as a box.
+        self.play_button = QPushButton(self)
+        self.play_button.setIcon(self._icon("play"))
         self.play_button.setFixedWidth(34)
         self.play_button.setToolTip("Play / pause (at the stream's fps)")
         self.play_button.clicked.connect(self.toggle_play)
@@ -98,11 +101,17 @@ class StreamView(QWidget):
         if self.index >= self.source.count - 1:
             self.show_frame(0)
         self.timer.start(max(1, round(1000 / (self.source.fps or 24.0))))
-        self.play_button.setText("⏸")
+        self.play_button.setIcon(self._icon("pause"))
 
     def stop(self) -> None:
         self.timer.stop()
-        self.play_button.setText("▶")
+        self.play_button.setIcon(self._icon("play"))
+
+    def _icon(self, name: str) -> QIcon:
+        """The style's play or pause icon (``icon_name`` says which one the button shows)."""
+        self.icon_name = name
+        pixmap = QStyle.StandardPixmap.SP_MediaPause if name == "pause" else QStyle.StandardPixmap.SP_MediaPlay
+        return self.style().standardIcon(pixmap)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Left / Right step one frame, Home / End jump, Space plays or pauses."""
