@@ -74,8 +74,8 @@ def param_label(name: str, title: str | None = None) -> str:
 class WrappingLabel(QLabel):
     """A message that wraps at the dock's edge, long paths included, instead of being cut off."""
 
-    def __init__(self, role: str) -> None:
-        super().__init__("")
+    def __init__(self, role: str, parent: QWidget) -> None:
+        super().__init__("", parent)
         self.setProperty("role", role)
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -97,9 +97,11 @@ class Field:
     def __init__(self, widget: QWidget, show: Callable[[Any], None]) -> None:
         self.widget = widget
         self.show = show
-        self.error = WrappingLabel("error")
+        # Made with a parent: showing a label that has none opens it as a window of its own,
+        # which takes the keyboard focus from the canvas (the form is built before it is shown).
+        self.error = WrappingLabel("error", widget)
         self.error.hide()
-        self.note = WrappingLabel("hint")
+        self.note = WrappingLabel("hint", widget)
         self.note.hide()
 
     def set_note(self, text: str | None, warning: bool = False) -> None:

@@ -91,3 +91,18 @@ def test_problems_name_the_node_and_the_field_without_command_line_words(window)
     assert text == f"read_file \u203a Path: file does not exist: {os.sep}x.bin (fix the path)"
     inside = problem_text(Problem("nodes.grade/blur.inputs.image", "required input is not connected"), None)
     assert inside == "blur in group grade \u203a input “image”: required input is not connected"
+
+
+def test_selecting_a_node_whose_file_param_has_a_note_keeps_the_keys_on_the_canvas(window, tmp_path: Path) -> None:
+    from helpers import node_point
+
+    node_id = window.editor.add_node("test.read_file", (0, 0), {"path": str(tmp_path / "missing.png")})
+    window.view.fit()
+    QApplication.processEvents()
+    window.view.setFocus()
+    QTest.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=node_point(window, node_id))
+    assert window.inspector.fields["path"].note.isVisibleTo(window.inspector)
+    QApplication.processEvents()
+    assert QApplication.focusWidget() is window.view  # no stray window took it
+    QTest.keyClick(window.view, Qt.Key.Key_N)
+    assert len(window.graph.meta["editor"]["notes"]) == 1
