@@ -63,7 +63,9 @@ class LinkItem(QGraphicsPathItem):
         return self._shape
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        # Far out, a smooth edge on a hairline is not worth its cost with hundreds of links.
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing,
+                              option.levelOfDetailFromTransform(painter.worldTransform()) >= 0.3)
         if self.insert_target:
             glow = QColor(theme.HIGHLIGHT)
             glow.setAlpha(90)

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from kinograph.gui.items.node_item import NodeItem
 
 RADIUS = 5.5
+#: Below this scale ports are not drawn (the node item draws itself as a block; see node_item).
+FAR_ZOOM = 0.3
 
 
 class PortItem(QGraphicsItem):
@@ -44,6 +46,8 @@ class PortItem(QGraphicsItem):
         return QRectF(-r, -r, 2 * r, 2 * r)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        if self.accepts is None and option.levelOfDetailFromTransform(painter.worldTransform()) < FAR_ZOOM:
+            return  # a dot of a pixel or two when zoomed far out: nodes are drawn as blocks then
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         radius = RADIUS + (1.5 if self.hovered or self.accepts else 0)
         color = QColor(self.color)
