@@ -234,3 +234,29 @@ def test_a_refused_run_names_the_node_and_field_in_the_editors_words(qtbot, run_
     shown = [said, *features.log.texts(), features.log.details.toPlainText(), run_window.node_item("read_file").badge.message]
     assert not any("--set" in text or "nodes.read_file" in text for text in shown), shown
     assert run_window.node_item("read_file").badge.message.startswith("Path: file does not exist")
+
+
+def test_restore_in_the_recovery_bar_gives_the_canvas_the_keys(qtbot, run_window, registry, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+    import time
+
+    from kinograph.gui.autosave import offer_recovery, recovery_dir
+
+    graph = Graph(registry, base_dir=tmp_path)
+    graph.add_node("kinograph.value.number", node_id="kept")
+    folder = recovery_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    record = {"format": "kinograph.recovery", "version": 1, "pid": int(dead.stdout), "saved_at": time.time(),
+              "path": str(tmp_path / "g.json"), "base_dir": str(tmp_path), "graph": json.loads(graph.to_json())}
+    (folder / "crashed.json").write_text(json.dumps(record))
+    bar = offer_recovery(run_window)
+    QApplication.processEvents()
+    QTest.mouseClick(bar.restore_button, Qt.MouseButton.LeftButton)  # the button takes the focus as it is pressed
+    QApplication.processEvents()
+    assert "kept" in run_window.graph.nodes
+    assert QApplication.focusWidget() is run_window.view
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    assert run_window.view.search.isVisible()
