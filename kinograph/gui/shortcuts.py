@@ -59,7 +59,9 @@ GESTURES: list[tuple[str, str]] = [
     ("Drag from a linked input", "Pick the link up (drop on nothing to remove it)"),
     ("Ctrl+drag across links", "Cut them"),
     ("Double-click a link", "Add a reroute dot (double-click a dot to remove it)"),
-    ("Drop a node on a link", "Insert it into the link"),
+    ("Drag a node onto a link", "Insert it into the link (the link lights up when the node fits)"),
+    ("Double-click a sticky note", "Edit its text in place (click elsewhere or Esc when done)"),
+    ("Click or drag in the minimap", "Move the view there (View ▸ Minimap shows or hides it)"),
     ("Double-click a group", "Enter it (breadcrumbs at the top left lead back)"),
 ]
 

@@ -309,7 +309,8 @@ class RunFeatures(QObject):
 
     def _graph_changed(self, change: object) -> None:
         kind = getattr(change, "kind", "")
-        if kind in ("param_changed", "bypass_changed") and self.live_action.isChecked():
+        # A param edit inside a group reaches this (top) graph as a change of the group.
+        if kind in ("param_changed", "bypass_changed", "subgraph_changed") and self.live_action.isChecked():
             self._schedule_live_update()
         if kind == "reset":
             # Another graph: nothing of the last one's runs may look like it belongs to this one.
