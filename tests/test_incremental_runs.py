@@ -100,13 +100,13 @@ def test_a_graph_with_groups_reruns_whole_and_right(registry: Registry) -> None:
     run(session, graph)
     assert t.Record.received[-1] == ("end", 6.0)
     graph.inner("grp").set_param("n2", "offset", 5)
-    events, result = run(session, graph)
+    _, result = run(session, graph)
     assert result.ok and t.Record.received[-1] == ("end", 10.0)
     graph.set_param("n5", "offset", 2)  # an edit outside the group, after one inside
-    events, result = run(session, graph)
+    _, result = run(session, graph)
     assert result.ok and t.Record.received[-1] == ("end", 11.0)
     graph.inner("grp").expose_on_group("n3", "offset")
     run(session, graph)
     graph.set_param("grp", "offset", 20)  # a param the group shows: its inner node changes
-    events, result = run(session, graph)
+    _, result = run(session, graph)
     assert result.ok and t.Record.received[-1] == ("end", 30.0)
