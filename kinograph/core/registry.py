@@ -245,17 +245,9 @@ class Registry:
             for command in self._call(info, impls, "kinograph_commands", Command):
                 self._add_command(info, command)
             for source in self._call(info, impls, "kinograph_subgraphs", SubgraphSource):
-                problems = source.problems()
-                if problems:
-                    info.errors.extend(problems)
-                else:
-                    self.subgraph_sources.append((source, info))
+                self._add_record(info, source, self.subgraph_sources)
             for reader in self._call(info, impls, "kinograph_graph_readers", GraphReader):
-                problems = reader.problems()
-                if problems:
-                    info.errors.extend(problems)
-                else:
-                    self.graph_readers.append((reader, info))
+                self._add_record(info, reader, self.graph_readers)
             for preview in self._call(info, impls, "kinograph_previews", Preview):
                 self._add_preview(info, preview)
         for plugin, info, _ in hooks:
@@ -276,6 +268,15 @@ class Registry:
             info.status = "ok"
         else:
             info.status = "problems" if self._contributes(info) else "failed"
+
+    @staticmethod
+    def _add_record(info: PluginInfo, record: Any, into: list[tuple[Any, PluginInfo]]) -> None:
+        """Keep a contributed record the host can use; its problems are the plugin's problems."""
+        problems = record.problems()
+        if problems:
+            info.errors.extend(problems)
+        else:
+            into.append((record, info))
 
     def _contributes(self, info: PluginInfo) -> bool:
         return bool(
