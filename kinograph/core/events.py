@@ -64,6 +64,11 @@ class EventBus:
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
 
+    @property
+    def listened(self) -> bool:
+        """Whether anyone subscribed (a silent run need not build its events at all)."""
+        return bool(self._subscribers)
+
     def emit(self, kind: str, node_id: str | None = None, **data: Any) -> Event | None:
         if not self._subscribers:
             return None

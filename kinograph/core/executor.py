@@ -131,6 +131,13 @@ class Executor:
     def loop(self) -> None:
         """Run nodes as their inputs become ready; the sinks pulling one stream start together."""
         order = self.plan.order
+        if not self.plan.sink_groups:
+            # Nothing must start together: the plan's order (dependencies first) is the run's.
+            for node_id in order:
+                if self.cancelled or self.cancel.cancelled:
+                    raise Cancelled("run cancelled")
+                self.step(node_id)
+            return
         position = {n: i for i, n in enumerate(order)}
         sources = {n: {link.source_node for link in self.plan.links_followed(n)} for n in order}
         waiting = {n: len(sources[n]) for n in order}
@@ -213,6 +220,8 @@ class Executor:
 
     def blocked_by(self, node_id: str) -> str | None:
         """The failed node (possibly further upstream) that this node cannot run without."""
+        if not self.recorder.down:  # nothing failed or was skipped so far
+            return None
         for link in self.plan.inputs[node_id]:
             state = self.recorder.state(link.source_node)
             if state in (NodeState.FAILED, NodeState.SKIPPED) and (link.source_node, link.source_port) not in self.values:
@@ -235,7 +244,7 @@ class Executor:
         exposed = self.snapshot.nodes[node_id].exposed
         for link in self.plan.inputs[node_id]:
             value = self.input_value(link)
-            if exposed and link.target_port in exposed and cls.input(link.target_port) is None:
+            if exposed and link.target_port in exposed and link.target_port not in port_types(cls)[0]:
                 linked[link.target_port] = (link, value)
             else:
                 inputs[link.target_port] = value
@@ -299,24 +308,30 @@ class Executor:
     def check_outputs(self, node_id: str, outputs: Any) -> None:
         if not isinstance(outputs, dict):
             raise TypeError(f"run() returned {type(outputs).__name__}, expected a dict of outputs")
-        missing = [name for name in self.plan.linked_outputs.get(node_id, set()) if name not in outputs]
-        if missing:
+        linked = self.plan.linked_outputs.get(node_id)
+        if linked and not linked <= outputs.keys():
+            missing = [name for name in linked if name not in outputs]
             raise TypeError(f"run() did not return output(s) {', '.join(sorted(missing))}")
 
     def keep_outputs(self, node_id: str, cls: type[Node], outputs: dict[str, Any], own: float) -> None:
         streams = 0
+        cache = self.options.use_cache and not cls.output_node
+        kept: dict[str, Any] | None = None
         for out in cls.outputs:
-            if out.name not in outputs:
+            name = out.name
+            if name not in outputs:
                 continue
-            value = outputs[out.name]
-            if isinstance(value, FrameStream) and self.plan.is_stream(node_id, out.name):
-                self.values[(node_id, out.name)] = self.wrap_stream(node_id, out.name, value)
+            value = outputs[name]
+            if isinstance(value, FrameStream) and self.plan.is_stream(node_id, name):
+                self.values[(node_id, name)] = self.wrap_stream(node_id, name, value)
                 streams += 1
                 continue
-            self.values[(node_id, out.name)] = value
-            if not cls.output_node and self.options.use_cache:
-                self.caches.values.put(self.plan.port_key(node_id, out.name), value)
-            self.result.outputs.setdefault(node_id, {})[out.name] = value
+            self.values[(node_id, name)] = value
+            if cache:
+                self.caches.values.put(self.plan.port_key(node_id, name), value)
+            if kept is None:
+                kept = self.result.outputs.setdefault(node_id, {})
+            kept[name] = value
         if streams:  # it finishes when its streams are read to the end
             with self.lock:
                 self.open_streams[node_id] = streams
@@ -370,8 +385,9 @@ class Executor:
             readers = [c for c in self.plan.consumers.get(output, []) if self.plan.actions.get(c) is not Action.CACHED]
             if len(readers) > 1:
                 value = self.fan_out.branch(output, value, readers, link.target_node)
-        source_type = port_types(self.plan.classes[link.source_node])[1][link.source_port]
-        target_type = port_types(self.plan.classes[link.target_node])[0].get(link.target_port)
+        classes = self.plan.classes
+        source_type = port_types(classes[link.source_node])[1][link.source_port]
+        target_type = port_types(classes[link.target_node])[0].get(link.target_port)
         if target_type is None:  # a param shown as a port
             param_port = self.snapshot.input_port(link.target_node, link.target_port)
             target_type = param_port.type if param_port is not None else source_type

@@ -271,6 +271,19 @@ class GraphSnapshot(GraphReading):
     def inputs_of(self, node_id: str) -> list[Link]:
         return self.links_into(node_id)
 
+    @functools.cached_property
+    def _classes(self) -> dict[str, type[Node] | None]:
+        return {}
+
+    def node_class(self, node_id: str) -> type[Node] | None:
+        """As :meth:`GraphReading.node_class`, remembered per node: a snapshot never changes,
+        and validation, planning and the executor each ask for every node."""
+        known = self._classes
+        if node_id in known:
+            return known[node_id]
+        cls = known[node_id] = GraphReading.node_class(self, node_id)
+        return cls
+
 
 def param_defaults(node_class: type[Node]) -> dict[str, Any]:
     """Every param with a default, as JSON values, in declaration order."""

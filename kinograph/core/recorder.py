@@ -22,7 +22,9 @@ class Recorder:
         self.result = result
         self._last_progress: dict[str, tuple[int, int | None]] = {}
         self._held: list[tuple[str, str]] | None = []  # warnings met while planning
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
+        #: nodes that failed or were skipped (what depends on them cannot run)
+        self.down = {n for n, s in result.states.items() if s in (NodeState.FAILED, NodeState.SKIPPED)}
 
     def state(self, node_id: str) -> NodeState | None:
         return self.result.states.get(node_id)
@@ -36,7 +38,8 @@ class Recorder:
 
     def started(self, node_id: str) -> None:
         self.result.states[node_id] = NodeState.RUNNING
-        self.bus.emit("node_started", node_id, type=self._type(node_id))
+        if self.bus.listened:
+            self.bus.emit("node_started", node_id, type=self._type(node_id))
 
     def cached(self, node_id: str) -> None:
         self.result.states[node_id] = NodeState.CACHED
@@ -50,6 +53,8 @@ class Recorder:
         with self._lock:
             self.result.states[node_id] = NodeState.DONE
             self.result.seconds[node_id] = seconds
+        if not self.bus.listened:
+            return
         data: dict[str, Any] = {"seconds": round(seconds, 6)}
         if partial:  # a stream its readers stopped reading before its end
             data["partial"] = True
@@ -65,12 +70,15 @@ class Recorder:
             message = shown(f"{type(exc).__name__}: {exc}", MESSAGE_LIMIT)
         detail = "".join(traceback.format_exception(exc))
         with self._lock:
+            self.down.add(node_id)
             self.result.states[node_id] = NodeState.FAILED
             self.result.failures.append(Failure(node_id, self._type(node_id), message, detail))
         self.bus.emit("node_failed", node_id, message=message, traceback=detail)
 
     def skipped(self, node_id: str, because: str) -> None:
-        self.result.states[node_id] = NodeState.SKIPPED
+        with self._lock:
+            self.down.add(node_id)
+            self.result.states[node_id] = NodeState.SKIPPED
         self.bus.emit("node_skipped", node_id, because=because)
 
     def cancelled(self, node_id: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -61,7 +62,8 @@ class RunResult:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     states: dict[str, NodeState] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-    keys: dict[str, str] = field(default_factory=dict)
+    #: each node's content key (what the caches file its outputs under), computed when first read
+    keys: Mapping[str, str] = field(default_factory=dict)
     plan: list[str] = field(default_factory=list)
     device: str = ""
     total_seconds: float = 0.0

@@ -9,7 +9,7 @@ together. Building it runs no node, so tests check it directly.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -27,6 +27,42 @@ PortRef = tuple[str, str]
 #: Looks for a node's outputs in the caches: (node id, {port: (content key, is a stream)}) ->
 #: the outputs found (taken for this run, so a later eviction cannot pull them away).
 CacheLookup = Callable[[str, dict[str, tuple[str, bool]]], dict[str, Any]]
+
+
+class ContentKeys(Mapping[str, str]):
+    """A plan's content keys, computed together the first time any is asked for.
+
+    Only caches need them (and the editor, to tell a changed preview), so a run without a cache
+    never pays for them. A copy or a pickle is a plain dict.
+    """
+
+    def __init__(self, compute: Callable[[], dict[str, str]]) -> None:
+        self._compute: Callable[[], dict[str, str]] | None = compute
+        self._keys: dict[str, str] | None = None
+
+    def _all(self) -> dict[str, str]:
+        if self._keys is None:
+            assert self._compute is not None
+            self._keys, self._compute = self._compute(), None
+        return self._keys
+
+    def __getitem__(self, node_id: str) -> str:
+        return self._all()[node_id]
+
+    def __setitem__(self, node_id: str, key: str) -> None:
+        self._all()[node_id] = key
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (dict(self._all()),))
+
+    def __repr__(self) -> str:
+        return f"ContentKeys({self._all()!r})" if self._keys is not None else "ContentKeys(<not computed yet>)"
 
 
 class Action(StrEnum):
@@ -47,7 +83,8 @@ class RunPlan:
     classes: dict[str, type[Node]]
     params: dict[str, NodeParams]
     #: content key per node: type, version, params, fingerprint, bypass and upstream keys
-    keys: dict[str, str]
+    #: (a :class:`ContentKeys`, computed when first asked for, or a plain dict)
+    keys: ContentKeys | dict[str, str]
     #: links into each needed node (all of them, whatever the upstream's action)
     inputs: dict[str, list[Link]]
     #: who reads each output, in graph order
@@ -103,49 +140,78 @@ def plan_run(
         if link.target_node in needed and link.source_node in needed:
             inputs[link.target_node].append(link)
             linked_outputs.setdefault(link.source_node, set()).add(link.source_port)
-    classes = {n: _class_of(snapshot, registry, n) for n in order.order}
-    plan = RunPlan(order.order, order.targets, {}, classes, {}, {}, inputs, linked_outputs=linked_outputs)
+    classes = {n: _class_of(snapshot, n) for n in order.order}
+    keys = ContentKeys(lambda: _all_keys(plan, snapshot))
+    plan = RunPlan(order.order, order.targets, {}, classes, {}, keys, inputs, linked_outputs=linked_outputs)
+    streaming: dict[type[Node], list[str]] = {}
     for node_id, cls in classes.items():
-        for out in cls.outputs:
-            port_type = registry.ports.get(out.type)
-            if port_type is not None and port_type.streaming:
-                plan.streaming.add((node_id, out.name))
-    _key_nodes(plan, snapshot, parsed or {})
+        if cls not in streaming:
+            streaming[cls] = [out.name for out in cls.outputs if _streams(registry, out.type)]
+        for name in streaming[cls]:
+            plan.streaming.add((node_id, name))
+    parsed = parsed or {}
+    for node_id in order.order:
+        resolve_params(plan, snapshot, node_id, parsed.get(node_id))
     _decide(plan, snapshot, registry, lookup if options.use_cache else None)
-    plan.order = tuple(n for n in plan.order if n in plan.actions)
+    if len(plan.actions) < len(plan.order):
+        plan.order = tuple(n for n in plan.order if n in plan.actions)
     group_sinks(plan)
     return plan
 
 
-def _class_of(snapshot: GraphSnapshot, registry: Registry, node_id: str) -> type[Node]:
-    cls = registry.node(snapshot.nodes[node_id].type)
+def _streams(registry: Registry, type_name: str) -> bool:
+    port_type = registry.ports.get(type_name)
+    return port_type is not None and port_type.streaming
+
+
+def _class_of(snapshot: GraphSnapshot, node_id: str) -> type[Node]:
+    cls = snapshot.node_class(node_id)
     if cls is None:  # validation reports unknown types before a plan is made
         raise LookupError(f"node {node_id!r} has an unknown type {snapshot.nodes[node_id].type!r}")
     return cls
 
 
-def _key_nodes(plan: RunPlan, snapshot: GraphSnapshot, parsed: dict[str, Any]) -> None:
-    """Resolve params and compute every node's content key (upstream first)."""
-    for node_id in plan.order:
-        key_node(plan, snapshot, node_id, parsed.get(node_id))
+def resolve_params(plan: RunPlan, snapshot: GraphSnapshot, node_id: str, params: Any = None) -> None:
+    """Put one node's params into the plan, read by its model (unless ``params`` are) and with
+    their paths resolved."""
+    cls = plan.classes[node_id]
+    if not isinstance(params, cls.Params):
+        params = cls.Params.model_validate(snapshot.nodes[node_id].params)
+    if path_fields(cls.Params):
+        resolve_param_paths(params, snapshot.base_dir)
+    plan.params[node_id] = params
+
+
+def _all_keys(plan: RunPlan, snapshot: GraphSnapshot) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for node_id in plan.inputs:  # every needed node, upstream first
+        keys[node_id] = content_key(plan, snapshot, node_id, keys)
+    return keys
+
+
+def content_key(plan: RunPlan, snapshot: GraphSnapshot, node_id: str, keys: Mapping[str, str]) -> str:
+    """One node's content key from its params in the plan and its upstream's ``keys``: node
+    type, version, params (paths resolved), fingerprint, bypass and upstream keys."""
+    node = snapshot.nodes[node_id]
+    cls = plan.classes[node_id]
+    params = plan.params[node_id]
+    key_params = node.params
+    paths = path_fields(cls.Params)
+    if paths:
+        resolved = {name: value for name in paths if isinstance(value := getattr(params, name), str) and value}
+        key_params = {**node.params, **resolved}
+    upstream = sorted((link.target_port, keys[link.source_node], link.source_port) for link in plan.inputs[node_id])
+    # repr of JSON values is exact and cheaper than json.dumps; params keep the order the
+    # model gives them, so equal content gives equal text (a reordering only misses).
+    text = repr((node.type, cls.version, sorted(key_params.items()), cls.fingerprint(params), node.bypass, upstream))
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def key_node(plan: RunPlan, snapshot: GraphSnapshot, node_id: str, params: Any = None) -> str:
     """Resolve one node's params into the plan and compute its content key (its upstream's keys
-    must be known): node type, version, params, fingerprint, bypass and upstream keys."""
-    node = snapshot.nodes[node_id]
-    cls = plan.classes[node_id]
-    if not isinstance(params, cls.Params):
-        params = cls.Params.model_validate(node.params)
-    key_params = node.params
-    if path_fields(cls.Params):
-        key_params = {**node.params, **resolve_param_paths(params, snapshot.base_dir)}
-    plan.params[node_id] = params
-    upstream = sorted((link.target_port, plan.keys[link.source_node], link.source_port) for link in plan.inputs[node_id])
-    # repr of JSON values is exact and cheaper than json.dumps; params keep the order the
-    # model gives them, so equal content gives equal text (a reordering only misses).
-    text = repr((node.type, cls.version, sorted(key_params.items()), cls.fingerprint(params), node.bypass, upstream))
-    plan.keys[node_id] = key = hashlib.sha256(text.encode()).hexdigest()[:40]
+    must be in ``plan.keys``); an incremental re-run keys the nodes an edit reaches this way."""
+    resolve_params(plan, snapshot, node_id, params)
+    plan.keys[node_id] = key = content_key(plan, snapshot, node_id, plan.keys)
     return key
 
 
@@ -230,9 +296,13 @@ def group_sinks(plan: RunPlan) -> None:
             node_id = parent[node_id]
         return node_id
 
+    if not plan.streaming:
+        return  # no stream in this run: every node starts on its own
     for output in plan.consumers:
+        if output not in plan.streaming:
+            continue
         readers = plan.readers(output)
-        if len(readers) < 2 or not plan.is_stream(*output):
+        if len(readers) < 2:
             continue
         members: set[str] = set()
         for reader in readers:

@@ -87,7 +87,7 @@ class Session:
             recorder = Recorder(EventBus(list(subscribers)), snapshot, RunResult())
             order, parsed, plan = self._plan(snapshot, options, recorder)
             recorder.result.plan = list(plan.order)
-            recorder.result.keys = dict(plan.keys)
+            recorder.result.keys = plan.keys  # computed only if a cache or a reader asks
             if options.device not in ("auto", "cpu"):
                 resolve_device(options.device)  # fail before anything runs
             executor = Executor(plan, snapshot, self.registry.ports, caches, options, recorder, cancel or CancelToken())
