@@ -202,7 +202,7 @@ class Executor:
             if action is Action.CACHED:  # outputs were taken when the run was planned
                 self.recorder.cached(node_id)
                 return
-            blocker = self.blocked_by(node_id)
+            blocker = self.blocked_by(node_id) if self.recorder.down else None
             if blocker is not None:
                 self.failed_root[node_id] = blocker
                 self.recorder.skipped(node_id, f"upstream node {blocker!r} failed")
@@ -216,12 +216,11 @@ class Executor:
             if not threaded:
                 raise
         finally:
-            self.fan_out.sink_done(node_id)
+            if self.plan.branch_sinks:  # some stream is shared in this run
+                self.fan_out.sink_done(node_id)
 
     def blocked_by(self, node_id: str) -> str | None:
         """The failed node (possibly further upstream) that this node cannot run without."""
-        if not self.recorder.down:  # nothing failed or was skipped so far
-            return None
         for link in self.plan.inputs[node_id]:
             state = self.recorder.state(link.source_node)
             if state in (NodeState.FAILED, NodeState.SKIPPED) and (link.source_node, link.source_port) not in self.values:
@@ -256,7 +255,9 @@ class Executor:
             if linked:
                 params = with_linked_values(self.plan, node_id, params, linked, self.snapshot.base_dir)
             outputs = cls(params).run(ctx, **inputs)
-            self.check_outputs(node_id, outputs)
+            linked_outputs = self.plan.linked_outputs.get(node_id)
+            if type(outputs) is not dict or (linked_outputs and not linked_outputs <= outputs.keys()):
+                self.check_outputs(node_id, outputs)
         except Cancelled:
             clock.abandon()
             raise
@@ -276,17 +277,22 @@ class Executor:
         self.keep_outputs(node_id, cls, outputs, own)
 
     def context(self, node_id: str) -> RunContext:
+        recorder = self.recorder
         return RunContext(
             node_id,
-            device=lambda: self.device(node_id),
+            # resolved when the first node asks (so torch loads only if needed), then shared
+            device=self._device or (lambda: self.device(node_id)),
             models=self.caches.models,
             cancel=self.cancel,
-            on_progress=lambda done, total: self.recorder.progress(node_id, done, total),
-            on_warning=lambda message: self.recorder.warn(node_id, message),
+            on_progress=lambda done, total: recorder.progress(node_id, done, total),
+            on_warning=lambda message: recorder.warn(node_id, message),
             temp_root=self.run_folder,
-            graph_json=lambda: self.snapshot.text,  # made only if a writer asks
+            graph_json=self.graph_json,  # made only if a writer asks
             wanted_outputs=self.plan.wanted.get(node_id),
         )
+
+    def graph_json(self) -> str:
+        return self.snapshot.text
 
     def run_folder(self) -> Path:
         """The run's temporary folder, made when a node first asks (most runs never do)."""

@@ -32,7 +32,7 @@ from kinograph.core.graph_file import (
     parse_json,
     validation_problems,
 )
-from kinograph.core.links import link_refusal
+from kinograph.core.links import link_refusal, topological_order
 from kinograph.core.node import Input, Node
 from kinograph.core.param_ports import exposure_problem, node_inputs, param_input
 from kinograph.core.registry import Registry, get_registry
@@ -237,6 +237,11 @@ class GraphReading:
             return declared
         return param_input(cls, port)
 
+    @property
+    def dependency_order(self) -> list[str] | None:
+        """Every node, each after those that feed it (ties in file order); None on a cycle."""
+        return topological_order(self.nodes, self.links)
+
     def port_type(self, node_id: str, port: str, direction: str) -> str | None:
         cls = self.node_class(node_id)
         if cls is None:
@@ -274,6 +279,12 @@ class GraphSnapshot(GraphReading):
     @functools.cached_property
     def _classes(self) -> dict[str, type[Node] | None]:
         return {}
+
+    @functools.cached_property
+    def dependency_order(self) -> list[str] | None:  # type: ignore[override]
+        """As :attr:`GraphReading.dependency_order`, worked out once: checking for cycles and
+        planning the run both need it."""
+        return topological_order(self.nodes, self.links)
 
     def node_class(self, node_id: str) -> type[Node] | None:
         """As :meth:`GraphReading.node_class`, remembered per node: a snapshot never changes,

@@ -63,12 +63,14 @@ def topological_order(nodes: Iterable[str], links: Iterable[Link]) -> list[str] 
     import heapq
 
     position = {node_id: index for index, node_id in enumerate(nodes)}
+    links = [link for link in links if link.source_node in position and link.target_node in position]
+    if all(position[link.source_node] < position[link.target_node] for link in links):
+        return list(position)  # every link already goes forward: the given order is the answer
     waiting = dict.fromkeys(position, 0)
     outgoing: dict[str, list[str]] = {}
     for link in links:
-        if link.source_node in position and link.target_node in position:
-            outgoing.setdefault(link.source_node, []).append(link.target_node)
-            waiting[link.target_node] += 1
+        outgoing.setdefault(link.source_node, []).append(link.target_node)
+        waiting[link.target_node] += 1
     ready = [(position[n], n) for n, count in waiting.items() if count == 0]
     heapq.heapify(ready)
     order = []

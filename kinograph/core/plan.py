@@ -43,9 +43,12 @@ def make_plan(snapshot: GraphSnapshot, registry: Registry, targets: list[str] | 
         if target not in snapshot.nodes:
             raise GraphError(Problem(f"nodes.{target}", "there is no such node to run"))
     needed = upstream_of(snapshot.links, targets)
+    whole = snapshot.dependency_order
+    if whole is not None:  # what feeds a node is needed too, so its order is the whole one's
+        return Plan(tuple(n for n in whole if n in needed), tuple(targets))
     links = [link for link in snapshot.links if link.source_node in needed and link.target_node in needed]
     order = topological_order((node_id for node_id in snapshot.nodes if node_id in needed), links)
     if order is None:
         cycle = find_cycle(sorted(needed), links) or []
-        raise GraphError(Problem("links", "links form a cycle: " + " -> ".join(cycle)))
+        raise GraphError(Problem("links", "links form a cycle: " + " -> ".join(cycle), "remove one of these links"))
     return Plan(tuple(order), tuple(targets))

@@ -50,9 +50,8 @@ class Recorder:
         self.bus.emit("node_skipped", node_id, because="bypassed")
 
     def finished(self, node_id: str, seconds: float, *, partial: bool = False) -> None:
-        with self._lock:
-            self.result.states[node_id] = NodeState.DONE
-            self.result.seconds[node_id] = seconds
+        self.result.seconds[node_id] = seconds  # before the state: a node seen done has its time
+        self.result.states[node_id] = NodeState.DONE
         if not self.bus.listened:
             return
         data: dict[str, Any] = {"seconds": round(seconds, 6)}

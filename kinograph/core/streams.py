@@ -16,7 +16,14 @@ from kinograph.core.context import CancelToken
 from kinograph.core.errors import Cancelled, UpstreamFailed
 from kinograph.core.frames import FrameChunk, FrameStream
 
-_local = threading.local()
+
+class _ChildTime(threading.local):
+    """Per thread: seconds the stages called from the one being measured spent."""
+
+    child = 0.0
+
+
+_local = _ChildTime()
 
 
 class OwnTime:
@@ -29,14 +36,14 @@ class OwnTime:
     __slots__ = ("saved", "started")
 
     def __init__(self) -> None:
-        self.saved = getattr(_local, "child", 0.0)
+        self.saved = _local.child
         _local.child = 0.0
         self.started = time.perf_counter()
 
     def stop(self) -> float:
         """End the measure; return the seconds that were this stage's own."""
         elapsed = time.perf_counter() - self.started
-        own = elapsed - getattr(_local, "child", 0.0)
+        own = elapsed - _local.child
         _local.child = self.saved + elapsed
         return own
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 from collections.abc import Iterable
@@ -13,8 +14,8 @@ from kinograph.core.errors import KinographError, Problem
 from kinograph.core.flatten import flat_reading
 from kinograph.core.graph import GraphReading, Link
 from kinograph.core.graph_file import validation_problems
-from kinograph.core.links import find_cycle, type_refusal
-from kinograph.core.node import Node
+from kinograph.core.links import find_cycle, port_types, type_refusal
+from kinograph.core.node import Input, Node
 from kinograph.core.param_ports import exposure_problem
 from kinograph.core.params import NodeParams, field_ui, path_fields, resolve_param_paths
 from kinograph.core.paths import PACKAGE_SCHEME, output_problem, resolve_path, special_file_kind
@@ -104,7 +105,7 @@ def _node_problems(
         elif node.plugin and node.plugin.get("name"):
             hint = f"it came from plugin {node.plugin['name']!r}"
         return [Problem(where, f"unknown node type {node.type!r}", hint)]
-    problems = []
+    problems: list[Problem] = []
     if node.version > cls.version:
         problems.append(
             Problem(
@@ -117,31 +118,41 @@ def _node_problems(
     if isinstance(params, ValidationError):
         problems.extend(_param_problems(params, where, cls))
         params = None
-    if params is not None and check_files:
+    if params is not None and check_files and path_fields(cls.Params):
         problems.extend(_path_problems(graph, node_id, cls, params))
     for name in node.exposed:
         reason = exposure_problem(cls, name)
         if reason:
             problems.append(Problem(f"{where}.exposed", reason, "remove it from the node's exposed params"))
-    # Links into params shown as ports give values only at run time: the node's own checks of
-    # those values run then (see the executor), with the value that arrives.
-    port_links = [link for link in into.get(node_id, []) if cls.input(link.target_port) is not None]
     if params is not None and checks_inputs(cls):
+        # Links into params shown as ports give values only at run time: the node's own checks
+        # of those values run then (see the executor), with the value that arrives.
+        declared = port_types(cls)[0]
+        port_links = [link for link in into.get(node_id, []) if link.target_port in declared]
         problems.extend(_input_problems(graph, node_id, cls, params, port_links, parsed or {}))
-    linked = {link.target_port for link in into.get(node_id, [])}
-    for port in cls.inputs:
-        if not port.optional and port.name not in linked and not node.bypass:
-            problems.append(
-                Problem(f"{where}.inputs.{port.name}", f"required input ({port.type}) is not linked")
-            )
+    required = required_inputs(cls)
+    if required and not node.bypass:
+        linked = {link.target_port for link in into.get(node_id, [])}
+        for port in required:
+            if port.name not in linked:
+                problems.append(
+                    Problem(f"{where}.inputs.{port.name}", f"required input ({port.type}) is not linked")
+                )
     if node.bypass:
         problems.extend(_bypass_problems(graph, node_id, cls))
     return problems
 
 
+@functools.cache
 def checks_inputs(cls: type[Node]) -> bool:
     """Whether a node class has its own :meth:`Node.check_inputs` (most do not: skip the work)."""
     return getattr(cls.check_inputs, "__func__", None) is not getattr(Node.check_inputs, "__func__", None)
+
+
+@functools.cache
+def required_inputs(cls: type[Node]) -> tuple[Input, ...]:
+    """A node class's inputs that must be linked (asked for every node of every check)."""
+    return tuple(port for port in cls.inputs if not port.optional)
 
 
 def _input_problems(
@@ -371,34 +382,36 @@ def bypass_source(ports: object, cls: type[Node], out_type: str) -> str | None:
 
 def _link_problems(graph: GraphReading, wanted: set[str]) -> list[Problem]:
     problems = []
-    seen_inputs: dict[tuple[str, str], str] = {}
+    nodes = graph.nodes
+    seen_inputs: dict[tuple[str, str], Link] = {}
     for index, link in enumerate(graph.links):
         if link.target_node not in wanted and link.source_node not in wanted:
             continue
-        where = f"links[{index}]"
-        for node_id in (link.source_node, link.target_node):
-            if node_id not in graph.nodes:
-                problems.append(Problem(where, f"{link} names a node {node_id!r} that does not exist"))
-        if link.source_node not in graph.nodes or link.target_node not in graph.nodes:
+        if link.source_node not in nodes or link.target_node not in nodes:
+            for node_id in (link.source_node, link.target_node):
+                if node_id not in nodes:
+                    problems.append(Problem(f"links[{index}]", f"{link} names a node {node_id!r} that does not exist"))
             continue
         key = (link.target_node, link.target_port)
         if key in seen_inputs:
             problems.append(
                 Problem(
-                    where,
-                    f"input {link.target} already has a link from {seen_inputs[key]}",
+                    f"links[{index}]",
+                    f"input {link.target} already has a link from {seen_inputs[key].source}",
                     "an input takes one link",
                 )
             )
             continue
-        seen_inputs[key] = link.source
+        seen_inputs[key] = link
         reason = type_refusal(graph, link)
         if reason:
-            problems.append(Problem(where, reason))
+            problems.append(Problem(f"links[{index}]", reason))
     return problems
 
 
 def _cycle_problems(graph: GraphReading) -> list[Problem]:
+    if graph.dependency_order is not None:
+        return []
     links = [link for link in graph.links if link.source_node in graph.nodes and link.target_node in graph.nodes]
     cycle = find_cycle(graph.nodes, links)
     if cycle is None:
