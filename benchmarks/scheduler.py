@@ -140,6 +140,8 @@ def rerun_after_edit_seconds(reg: Registry, n: int, edited: str, repeats: int = 
 
 def compare_with_ryvencore(reg: Registry, n: int = 1000, repeats: int = 9) -> dict[str, Any]:
     ours, theirs = [], []
+    kinograph_first_run_seconds(reg, n)  # warm both up: lazy imports, first-call caches
+    ryvencore_chain_seconds(n)
     for _ in range(repeats):  # interleaved, so both see the same machine
         ours.append(kinograph_first_run_seconds(reg, n))
         other = ryvencore_chain_seconds(n)

@@ -199,10 +199,13 @@ class Executor:
         """Take one node through its action; a sink that stops releases its stream branches."""
         try:
             action = self.plan.actions[node_id]
+            if action is Action.RUN and not self.recorder.down:  # nothing upstream failed
+                self.run_node(node_id)
+                return
             if action is Action.CACHED:  # outputs were taken when the run was planned
                 self.recorder.cached(node_id)
                 return
-            blocker = self.blocked_by(node_id) if self.recorder.down else None
+            blocker = self.blocked_by(node_id)
             if blocker is not None:
                 self.failed_root[node_id] = blocker
                 self.recorder.skipped(node_id, f"upstream node {blocker!r} failed")

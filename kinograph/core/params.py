@@ -42,21 +42,28 @@ class NodeParams(BaseModel):
     def _no_true_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         # pydantic's lax mode reads true as 1 and 1 as true; in a graph file that is a mistake
         # (``"fps": true``), so say so instead of running with a number nobody wrote.
-        if not isinstance(value, int | float):  # only numbers and booleans can be mixed up
+        if not isinstance(value, (int, float)):  # only numbers and booleans can be mixed up
             return value
-        kinds = _field_kinds(cls, info.field_name or "")
-        if isinstance(value, bool) and kinds & {int, float} and bool not in kinds:
+        refuses = _refused_scalar(cls, info.field_name or "")
+        if refuses is bool and isinstance(value, bool):
             raise PydanticCustomError("number_not_bool", "takes a number, not {value}", {"value": str(value).lower()})
-        if isinstance(value, int | float) and not isinstance(value, bool) and kinds == {bool}:
+        if refuses is float and not isinstance(value, bool):
             raise PydanticCustomError("bool_not_number", "takes true or false, not the number {value}", {"value": value})
         return value
 
 
 @functools.cache
-def _field_kinds(model: type[BaseModel], name: str) -> frozenset[type]:
-    # Cached per model and field: this runs for every value of every params model validated.
+def _refused_scalar(model: type[BaseModel], name: str) -> type | None:
+    """What a field must not take although pydantic's lax mode would: ``bool`` for a number
+    field, ``float`` (any number) for a true/false field, else None. Cached per model and
+    field: this runs for every number of every params model validated."""
     field = model.model_fields.get(name)
-    return frozenset(scalar_kinds(field.annotation)) if field is not None else frozenset()
+    kinds = scalar_kinds(field.annotation) if field is not None else set()
+    if kinds & {int, float} and bool not in kinds:
+        return bool
+    if kinds == {bool}:
+        return float
+    return None
 
 
 def scalar_kinds(annotation: Any) -> set[type]:

@@ -70,12 +70,15 @@ def parse_params(graph: GraphReading, node_ids: Iterable[str]) -> Parsed:
 def structure_problems(graph: GraphReading, *, unknown_types: bool = True) -> list[Problem]:
     """Problems that stop a run from being planned: links to missing nodes, cycles, unknown types."""
     graph, problems = flat_reading(graph, None if unknown_types else set())
+    nodes = graph.nodes
     for index, link in enumerate(graph.links):
+        if link.source_node in nodes and link.target_node in nodes:
+            continue
         for node_id in (link.source_node, link.target_node):
-            if node_id not in graph.nodes:
+            if node_id not in nodes:
                 problems.append(Problem(f"links[{index}]", f"{link} names a node {node_id!r} that does not exist"))
     if unknown_types:
-        unknown = {n for n, node in graph.nodes.items() if graph.registry.node(node.type) is None}
+        unknown = {n for n in nodes if graph.node_class(n) is None}
         for node_id in unknown:
             problems.extend(_node_problems(graph, node_id, False, {}))
     return problems + _cycle_problems(graph)
@@ -94,7 +97,7 @@ def _node_problems(
 ) -> list[Problem]:
     node = graph.nodes[node_id]
     where = f"nodes.{node_id}"
-    cls = graph.registry.node(node.type)
+    cls = graph.node_class(node_id)
     if cls is None:
         hint = "is a plugin that provides it installed?"
         failed = graph.registry.missing_node_hint(node.type, node.plugin)
@@ -269,7 +272,7 @@ def _output_problems(graph: GraphReading, wanted: set[str], parsed: Parsed) -> l
     writes: list[tuple[str, str, str, bool, str]] = []  # (node, param, real path, folder, if_exists)
     problems = []
     for node_id, node in graph.nodes.items():
-        cls = graph.registry.node(node.type)
+        cls = graph.node_class(node_id)
         if cls is None or not path_fields(cls.Params):
             continue  # only nodes with file params read or write files
         try:
