@@ -10,7 +10,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kinograph.core.errors import Cancelled
 from kinograph.core.paths import owned_by_me, process_alive
@@ -63,6 +63,67 @@ class CancelToken:
         return self._event.is_set()
 
 
+class RunServices(Protocol):
+    """What every node of one run shares, and where each node's reports go.
+
+    The executor is one (for a whole run); :class:`RunContext`'s constructor wraps the plain
+    values and callbacks it is given in another (what plugin tests build).
+    """
+
+    @property
+    def models(self) -> ModelStore: ...
+    @property
+    def cancel(self) -> CancelToken: ...
+    def device(self, node_id: str) -> str: ...
+    def progress(self, node_id: str, done: int, total: int | None) -> None: ...
+    def warn(self, node_id: str, message: str) -> None: ...
+    def temp_root(self) -> Path | None: ...
+    def graph_json(self) -> str | None: ...
+
+
+class _Given:
+    """:class:`RunServices` from the values and callbacks given to :class:`RunContext`."""
+
+    def __init__(
+        self,
+        device: str | Callable[[], str],
+        models: ModelStore | None,
+        cancel: CancelToken | None,
+        on_progress: Callable[[int, int | None], None] | None,
+        on_warning: Callable[[str], None] | None,
+        temp_root: Path | Callable[[], Path] | None,
+        graph_json: str | Callable[[], str] | None,
+    ) -> None:
+        self._device = device
+        self.models = models if models is not None else MODELS
+        self.cancel = cancel or CancelToken()
+        self._on_progress = on_progress
+        self._on_warning = on_warning
+        self._temp_root = temp_root
+        self._graph_json = graph_json
+
+    def device(self, node_id: str) -> str:
+        return self._device() if callable(self._device) else self._device
+
+    def progress(self, node_id: str, done: int, total: int | None) -> None:
+        if self._on_progress is not None:
+            self._on_progress(done, total)
+
+    def warn(self, node_id: str, message: str) -> None:
+        if self._on_warning is not None:
+            self._on_warning(message)
+
+    def temp_root(self) -> Path | None:
+        if callable(self._temp_root):  # e.g. the run's folder, made when a node first needs one
+            self._temp_root = self._temp_root()
+        return self._temp_root
+
+    def graph_json(self) -> str | None:
+        if callable(self._graph_json):
+            self._graph_json = self._graph_json()
+        return self._graph_json
+
+
 class RunContext:
     """Given to :meth:`Node.run`; everything a node needs from the engine."""
 
@@ -79,25 +140,31 @@ class RunContext:
         graph_json: str | Callable[[], str] | None = None,
         wanted_outputs: set[str] | None = None,
     ) -> None:
+        services = _Given(device, models, cancel, on_progress, on_warning, temp_root, graph_json)
+        self._bind(node_id, services, wanted_outputs)
+
+    @classmethod
+    def in_run(cls, services: RunServices, node_id: str, wanted_outputs: set[str] | None = None) -> RunContext:
+        """A node's context in a run whose shared part is ``services`` (the executor): nothing
+        is made per node but the context itself, which shows on graphs of thousands of nodes."""
+        ctx = cls.__new__(cls)
+        ctx._bind(node_id, services, wanted_outputs)
+        return ctx
+
+    def _bind(self, node_id: str, services: RunServices, wanted_outputs: set[str] | None) -> None:
         self.node_id = node_id
-        self._device = device
-        self.models = models if models is not None else MODELS
-        self._graph_json = graph_json
+        self._services = services
+        self.models = services.models
         #: the outputs something downstream uses (None: unknown, compute all)
         self.wanted_outputs = wanted_outputs
-        self._cancel = cancel or CancelToken()
-        self._on_progress = on_progress
-        self._on_warning = on_warning
-        self._temp_root = temp_root
+        self._device: str | None = None
         self._temp_dir: Path | None = None
         self.warnings: list[str] = []
 
     @property
     def graph_json(self) -> str | None:
         """The graph being run, as file text, for writers to embed in what they write."""
-        if callable(self._graph_json):
-            self._graph_json = self._graph_json()
-        return self._graph_json
+        return self._services.graph_json()
 
     @property
     def logger(self) -> logging.Logger:
@@ -107,8 +174,8 @@ class RunContext:
     @property
     def device(self) -> str:
         """The device to compute on: ``cpu``, ``cuda``, ``cuda:N`` or ``mps``."""
-        if callable(self._device):
-            self._device = self._device()
+        if self._device is None:
+            self._device = self._services.device(self.node_id)
         return self._device
 
     @property
@@ -128,32 +195,28 @@ class RunContext:
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Report progress: ``done`` of ``total`` steps (total may be unknown)."""
-        if self._on_progress is not None:
-            self._on_progress(done, total)
+        self._services.progress(self.node_id, done, total)
 
     def warn(self, message: str) -> None:
         """Record a warning the CLI prints and the run result keeps."""
         self.warnings.append(message)
         self.logger.warning(message)
-        if self._on_warning is not None:
-            self._on_warning(message)
+        self._services.warn(self.node_id, message)
 
     @property
     def cancelled(self) -> bool:
-        return self._cancel.cancelled
+        return self._services.cancel.cancelled
 
     def check_cancelled(self) -> None:
         """Raise :class:`Cancelled` when the user cancelled the run; call it between steps."""
-        if self._cancel.cancelled:
+        if self._services.cancel.cancelled:
             raise Cancelled("run cancelled")
 
     @property
     def temp_dir(self) -> Path:
         """A private temporary folder for this node, removed when the run ends."""
         if self._temp_dir is None:
-            if callable(self._temp_root):  # the run's folder, made when a node first needs one
-                self._temp_root = self._temp_root()
-            root = self._temp_root or Path(tempfile.gettempdir())
+            root = self._services.temp_root() or Path(tempfile.gettempdir())
             root.mkdir(parents=True, exist_ok=True)
             self._temp_dir = Path(tempfile.mkdtemp(prefix=f"{self.node_id}-", dir=root))
         return self._temp_dir

@@ -280,22 +280,25 @@ class Executor:
         self.keep_outputs(node_id, cls, outputs, own)
 
     def context(self, node_id: str) -> RunContext:
-        recorder = self.recorder
-        return RunContext(
-            node_id,
-            # resolved when the first node asks (so torch loads only if needed), then shared
-            device=self._device or (lambda: self.device(node_id)),
-            models=self.caches.models,
-            cancel=self.cancel,
-            on_progress=lambda done, total: recorder.progress(node_id, done, total),
-            on_warning=lambda message: recorder.warn(node_id, message),
-            temp_root=self.run_folder,
-            graph_json=self.graph_json,  # made only if a writer asks
-            wanted_outputs=self.plan.wanted.get(node_id),
-        )
+        return RunContext.in_run(self, node_id, self.plan.wanted.get(node_id))
+
+    # -- what every node's context shares (kinograph.core.context.RunServices) --
+
+    @property
+    def models(self) -> ModelStore:
+        return self.caches.models
+
+    def progress(self, node_id: str, done: int, total: int | None) -> None:
+        self.recorder.progress(node_id, done, total)
+
+    def warn(self, node_id: str, message: str) -> None:
+        self.recorder.warn(node_id, message)
+
+    def temp_root(self) -> Path:
+        return self.run_folder()
 
     def graph_json(self) -> str:
-        return self.snapshot.text
+        return self.snapshot.text  # made only if a writer asks
 
     def run_folder(self) -> Path:
         """The run's temporary folder, made when a node first asks (most runs never do)."""
