@@ -40,7 +40,7 @@ from kinograph.core.ports import PortTypeRegistry
 from kinograph.core.recorder import Recorder
 from kinograph.core.results import NodeState, RunOptions, RunResult, RunStatus
 from kinograph.core.run_plan import Action, PortRef, RunPlan
-from kinograph.core.streams import OwnTime, StageHooks, traced
+from kinograph.core.streams import OwnTime, StageHooks, WallTime, traced
 from kinograph.core.validation import bypass_source, written_places
 
 
@@ -244,15 +244,19 @@ class Executor:
         inputs: dict[str, Any] = {}
         linked: dict[str, tuple[Link, Any]] = {}  # params shown as ports, with what their links give
         exposed = self.snapshot.nodes[node_id].exposed
+        reads_streams = False
         for link in self.plan.inputs[node_id]:
             value = self.input_value(link)
             if exposed and link.target_port in exposed and link.target_port not in port_types(cls)[0]:
                 linked[link.target_port] = (link, value)
             else:
                 inputs[link.target_port] = value
+                reads_streams = reads_streams or isinstance(value, FrameStream)
         ctx = self.context(node_id)
         self.recorder.started(node_id)
-        clock = OwnTime()  # time spent pulling upstream streams belongs to those stages
+        # Time spent pulling upstream streams belongs to those stages; a node that reads none
+        # cannot spend any there, and its wall time is its own.
+        clock = OwnTime() if reads_streams else WallTime()
         try:
             params = self.plan.params[node_id]
             if linked:

@@ -52,6 +52,21 @@ class OwnTime:
         _local.child = self.saved
 
 
+class WallTime:
+    """:class:`OwnTime`'s interface for work that pulls no stream: its wall time is its own."""
+
+    __slots__ = ("started",)
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def stop(self) -> float:
+        return time.perf_counter() - self.started
+
+    def abandon(self) -> None:
+        pass
+
+
 class StageHooks:
     """Callbacks the scheduler gives a traced stage (all called on the pulling thread)."""
 
