@@ -179,3 +179,16 @@ def test_keys_of_a_result_travel_as_a_plain_dict(reg: Registry) -> None:
     result = Session(reg).run(graph, RunOptions(device="cpu", use_cache=False))
     copied = pickle.loads(pickle.dumps(result))
     assert type(copied.keys) is dict and copied.keys == dict(result.keys)
+
+
+def test_a_graph_saved_and_loaded_keys_as_the_one_built_in_code(reg: Registry, tmp_path: Any) -> None:
+    """Keys hash values, not objects: a loaded file holds its own copies of every string, and
+    its cache entries are still the ones the editor's graph made."""
+    built = graph_of(reg, ["a", "b", "c"], [Link("a", "out", "b", "a"), Link("a", "out", "c", "a")], ["b", "c"])
+    built.set_param("a", "value", 0.5)
+    built.save(tmp_path / "g.json")
+    loaded = Graph.load(tmp_path / "g.json", reg)
+    options = RunOptions(device="cpu", use_cache=False)
+    first, second = Session(reg).run(built, options), Session(reg).run(loaded, options)
+    assert dict(first.keys) == dict(second.keys)
+    assert first.keys["b"] == first.keys["c"] != first.keys["a"]  # same content, same key

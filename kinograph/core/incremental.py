@@ -25,11 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from kinograph.core.graph import ChangeKind, Graph, GraphChange, GraphNode, GraphSnapshot
 from kinograph.core.links import reachable
-from kinograph.core.node import Node
-from kinograph.core.params import path_fields
 from kinograph.core.plan import Plan
 from kinograph.core.results import RunOptions, RunResult
-from kinograph.core.run_plan import Action, PortRef, RunPlan, group_sinks, key_node
+from kinograph.core.run_plan import Action, PortRef, RunPlan, group_sinks, has_fingerprint, key_node
 from kinograph.core.validation import parse_params, validate
 
 if TYPE_CHECKING:
@@ -147,14 +145,6 @@ def prepare_rerun(live: LiveGraph, registry: Registry, options: RunOptions, valu
         if node_id in downstream and key_node(plan, snapshot, node_id, parsed.get(node_id)) != basis.plan.keys[node_id]
     }
     return _silent_plan(plan, snapshot, changed, basis, values, parsed, options)
-
-
-def has_fingerprint(cls: type[Node]) -> bool:
-    """Whether a node's content key holds a fingerprint (by default its input files' size and
-    time), which can change with no edit to the graph."""
-    if getattr(cls.fingerprint, "__func__", None) is not getattr(Node.fingerprint, "__func__", None):
-        return True
-    return "input_path" in path_fields(cls.Params).values()
 
 
 def _updated_snapshot(live: LiveGraph, basis: Basis) -> GraphSnapshot:
