@@ -56,6 +56,8 @@ Warn = Callable[[str], None]
 
 def size_of(value: Any) -> int:
     """Rough bytes held by a value (arrays and tensors by their buffers)."""
+    if isinstance(value, (int, float, str, bytes)) or value is None:
+        return sys.getsizeof(value)
     nbytes = getattr(value, "nbytes", None)
     if isinstance(nbytes, int):
         return nbytes

@@ -49,7 +49,8 @@ class ContentKeys(Mapping[str, str]):
         return self._keys
 
     def __getitem__(self, node_id: str) -> str:
-        return self._all()[node_id]
+        keys = self._keys  # asked twice per node by a run with a cache: keep it short
+        return (keys if keys is not None else self._all())[node_id]
 
     def __setitem__(self, node_id: str, key: str) -> None:
         self._all()[node_id] = key
