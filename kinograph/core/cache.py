@@ -91,6 +91,10 @@ class ValueCache:
     def __contains__(self, key: str) -> bool:
         return key in self._items
 
+    @property
+    def empty(self) -> bool:
+        return not self._items
+
     def put(self, key: str, value: Any) -> None:
         size = size_of(value)
         if size > self.budget:

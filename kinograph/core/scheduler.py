@@ -45,9 +45,9 @@ class Session:
         models: ModelStore | None = None,
     ) -> None:
         self.registry = registry or get_registry()
-        self.values = values or ValueCache()
-        self.streams = streams or StreamCache(cache_dir() / "streams")
-        self.models = models or MODELS
+        self.values = values if values is not None else ValueCache()
+        self.streams = streams if streams is not None else StreamCache(cache_dir() / "streams")
+        self.models = models if models is not None else MODELS
         #: editable graphs this session ran, with what their last run established
         self._live: weakref.WeakKeyDictionary[Graph, LiveGraph] = weakref.WeakKeyDictionary()
 
@@ -118,6 +118,9 @@ class Session:
                 raise GraphError(problems)
 
         def lookup(node_id: str, ports: dict[str, tuple[str, bool]]) -> dict[str, Any]:
+            if self.values.empty and not any(streaming for _, streaming in ports.values()):
+                return {}  # nothing in memory yet (say, a fresh process), and streams are on disk
+
             def warn(message: str) -> None:
                 if recorder is not None:
                     recorder.warn(node_id, message)
