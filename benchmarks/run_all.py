@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ORDER = ["cold_start", "scheduler", "overhead", "cache", "memory", "interpolation", "editor", "gpu"]
+ORDER = ["cold_start", "scheduler", "live_updates", "overhead", "cache", "memory", "interpolation", "editor", "gpu"]
 
 
 def machine() -> dict[str, Any]:

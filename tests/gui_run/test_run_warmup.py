@@ -20,7 +20,8 @@ while not warmup.finished.is_set() and time.monotonic() < deadline:
     app.processEvents()
     time.sleep(0.02)
 warmed = {"finished": warmup.finished.is_set(), "imported": warmup.imported,
-          "run_process": dict(warmup.process_modules), "pid": features.controller.process_pid}
+          "run_process": dict(warmup.process_modules), "pid": features.controller.process_pid,
+          "frozen": features.controller.stats.get("frozen")}
 # Run a small graph: a test pattern written to a video (OpenCV-free, but PyAV and numpy run).
 window.graph.replace_with(type(window.graph)(window.registry))
 pattern = window.editor.add_node("kinograph.frames.test_pattern", (0.0, 0.0),
@@ -61,6 +62,8 @@ def test_the_editor_runs_graphs_without_importing_heavy_libraries(tmp_path: Path
     assert warmed["finished"] and warmed["pid"], warmed
     assert "torch" in warmed["imported"] and warmed["run_process"]["cv2"], warmed
     assert not warmed["run_process"]["PySide6"]  # the run process has no Qt
+    # What it imported is frozen: the collector's full passes no longer walk torch & co.
+    assert warmed["frozen"] > 100_000, warmed["frozen"]
     # ... and ran the graph there, in the same process: the editor never imported them.
     assert report["status"] == "finished" and (tmp_path / "out.mp4").is_file()
     assert report["pid_after_run"] == warmed["pid"]

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import faulthandler
+import gc
 import importlib
 import importlib.util
 import os
@@ -239,7 +240,12 @@ class RunProcess:
                 break
             if name not in sys.modules and import_quietly(name):
                 imported.append(name)
-        self.outbox.send(("warmed", {"imported": imported, "modules": self.modules()}))
+        # What was imported lives as long as this process. Freezing it keeps the collector's
+        # full passes from walking torch & co. (about 90 ms each here, a stalled live update
+        # every few dozen edits; benchmarks/live_updates.py). Runs' objects are still collected.
+        gc.collect()
+        gc.freeze()
+        self.outbox.send(("warmed", {"imported": imported, "modules": self.modules(), "frozen": gc.get_freeze_count()}))
 
     def run(self, run_id: int, request: dict[str, Any], token: CancelToken) -> None:
         plain = self.previews.plain
