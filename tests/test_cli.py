@@ -29,7 +29,7 @@ def kinograph(*args: str, env: dict[str, str] | None = None, cwd: Path | None = 
 
 @pytest.mark.parametrize(
     "args",
-    [["nodes"], ["nodes", "--json"], ["plugins"], ["schema"], ["--help"], ["train", "--help"], ["evaluate", "--help"],
+    [["nodes"], ["nodes", "--json"], ["subgraphs"], ["plugins"], ["schema"], ["--help"], ["train", "--help"], ["evaluate", "--help"],
      ["evaluate", "motion", "--help"], ["batch", "--help"], ["run", "--help"]],
 )
 def test_light_commands_import_no_heavy_libraries(args: list[str]) -> None:
@@ -160,3 +160,58 @@ def test_gui_without_a_display_says_so() -> None:
     proc = subprocess.run([sys.executable, "-m", "kinograph", "gui"], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 2
     assert "no display found" in proc.stderr and "kinograph run" in proc.stderr
+
+
+def test_subgraphs_lists_yours_and_plugins_and_a_graph_can_use_one_from_the_listing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    folder = home / "subgraphs" / "mine"
+    folder.mkdir(parents=True)
+    import kinograph.plugins.interpolation as pack
+
+    shipped = Path(pack.__file__).resolve().parent / "subgraphs" / "smooth_motion.json"
+    data = json.loads(shipped.read_text(encoding="utf-8"))
+    data["meta"]["name"] = "Silky\x1b[2J"  # a file's text is echoed: its escapes must stay inert
+    (folder / "silky.json").write_text(json.dumps(data), encoding="utf-8")
+    (folder / "broken.json").write_text("{}", encoding="utf-8")
+    env = {"KINOGRAPH_HOME": str(home)}
+
+    listed = kinograph("subgraphs", env=env)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    shipped_line = next(line for line in lines if "smooth_motion.json" in line)
+    assert "'Smooth motion'  v1  (frames: FrameStream) -> (frames: FrameStream)  params: fps, method, preset" in shipped_line
+    assert shipped_line.endswith("[builtin.interpolation]")
+    mine = next(line for line in lines if line.strip().startswith("user:mine/silky.json"))
+    assert "\x1b" not in listed.stdout and "\\x1b[2J" in mine and mine.endswith("[your subgraphs folder]")
+    broken = next(line for line in lines if "user:mine/broken.json" in line)
+    assert "cannot be used: " in broken and "not a kinograph subgraph file" in broken
+
+    records = {r["source"]: r for r in json.loads(kinograph("subgraphs", "--json", env=env).stdout)}
+    silky = records["user:mine/silky.json"]
+    assert silky["inputs"] == [{"name": "frames", "type": "FrameStream"}] and silky["params"] == ["fps", "method", "preset"]
+    assert silky["hash"].startswith("sha256:") and silky["plugin"] is None and silky["problem"] is None
+    assert records["user:mine/broken.json"]["problem"]
+
+    # A graph written by hand with just the source from the listing runs, with no warning.
+    graph = {
+        "format": "kinograph.graph", "version": 3,
+        "nodes": {
+            "pattern": {"type": "kinograph.frames.test_pattern", "params": {"width": 32, "height": 24, "frames": 6}},
+            "smooth": {"type": "kinograph.subgraph", "ref": {"source": "user:mine/silky.json"}, "params": {"fps": 48}},
+            "write": {"type": "kinograph.video.write", "params": {"path": str(tmp_path / "out.mp4")}},
+        },
+        "links": [{"from": "pattern.frames", "to": "smooth.frames"}, {"from": "smooth.frames", "to": "write.frames"}],
+    }
+    (tmp_path / "g.json").write_text(json.dumps(graph), encoding="utf-8")
+    ran = kinograph("run", str(tmp_path / "g.json"), "--device", "cpu", "--set", "smooth.method=blend", env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert "warning" not in ran.stderr.lower(), ran.stderr
+    import av
+
+    with av.open(str(tmp_path / "out.mp4")) as video:
+        assert sum(1 for _ in video.decode(video=0)) == 12  # 6 frames at 24 fps, raised to 48
+
+
+def test_nodes_points_to_the_subgraphs_listing() -> None:
+    proc = kinograph("nodes")
+    assert proc.returncode == 0 and "kinograph subgraphs" in proc.stdout.splitlines()[-1]

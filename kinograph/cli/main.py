@@ -60,6 +60,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     nodes.add_argument("--json", action="store_true", help="machine-readable output")
     nodes.add_argument("--debug", action="store_true")
 
+    subgraphs = sub.add_parser(
+        "subgraphs", help="list reusable subgraph files (yours and plugins') with ports, params and source",
+        description="List the reusable subgraph files a graph can use as a group node: yours (the "
+                    "subgraphs folder) and those plugins ship.",
+    )
+    subgraphs.add_argument("--json", action="store_true", help="machine-readable output")
+    subgraphs.add_argument("--debug", action="store_true")
+
     plugins = sub.add_parser("plugins", help="list plugins with version, node count, status and error")
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
     plugins.add_argument("--debug", action="store_true")
@@ -268,6 +276,44 @@ def cmd_nodes(args: argparse.Namespace) -> int:
             outs = ", ".join(f"{p.name}: {p.type}" for p in cls.outputs) or "-"
             plugin = registry.node_plugin[type_id].name
             print(f"  {type_id}  {cls.title()!r}  ({ins}) -> ({outs})  [{plugin}]")
+    from kinograph.host import subgraph_library
+
+    count = len(subgraph_library(registry))
+    print(f"Reusable subgraphs (used as group nodes): {count}; `kinograph subgraphs` lists them.")
+    return EXIT_OK
+
+
+def cmd_subgraphs(args: argparse.Namespace) -> int:
+    from kinograph.host import get_registry, shown, subgraph_library, subgraphs_dir
+
+    registry = get_registry()
+    library = subgraph_library(registry)
+    if args.json:
+        records = [
+            {"source": e.source, "name": e.name, "category": e.category, "description": e.description,
+             "version": e.version, "hash": e.hash, "plugin": e.plugin or None, "problem": e.problem or None,
+             "inputs": [{"name": n, "type": t} for n, t in e.inputs],
+             "outputs": [{"name": n, "type": t} for n, t in e.outputs], "params": list(e.params)}
+            for e in library
+        ]
+        print(json.dumps(records, indent=2))
+        return EXIT_OK
+    _warn_plugins()
+    if not library:
+        print(f"No reusable subgraphs yet: save a group as one in the editor, or put subgraph files in "
+              f"{shown(subgraphs_dir())}.")
+        return EXIT_OK
+    print('Reusable subgraphs (in a graph: {"type": "kinograph.subgraph", "ref": {"source": SOURCE}}):')
+    for e in library:
+        # Names and descriptions come from files: shown() keeps their control characters inert.
+        owner = e.plugin or "your subgraphs folder"
+        if e.problem:
+            print(f"  {shown(e.source)}  cannot be used: {shown(e.problem)}  [{owner}]")
+            continue
+        ins = ", ".join(f"{n}: {t}" for n, t in e.inputs) or "-"
+        outs = ", ".join(f"{n}: {t}" for n, t in e.outputs) or "-"
+        params = f"  params: {', '.join(e.params)}" if e.params else ""
+        print(shown(f"  {e.source}  {e.name!r}  v{e.version}  ({ins}) -> ({outs}){params}  [{owner}]", 400))
     return EXIT_OK
 
 
@@ -379,6 +425,7 @@ COMMANDS = {
     "run": cmd_run,
     "validate": cmd_validate,
     "nodes": cmd_nodes,
+    "subgraphs": cmd_subgraphs,
     "plugins": cmd_plugins,
     "types": cmd_types,
     "schema": cmd_schema,

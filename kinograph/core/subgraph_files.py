@@ -259,6 +259,11 @@ class SubgraphLoader:
             return  # the flattening reports a file older than the graph (as for nodes)
         if (ref.version, ref.hash) == (loaded.version, loaded.hash):
             return
+        if not ref.hash:
+            # Kinograph always records the hash: a ref without one was written by hand (from
+            # `kinograph subgraphs`) and means the file as it is now. Nothing to migrate or warn.
+            node.ref = loaded.ref
+            return
         before = dict(node.params)
         node.params = migrate_group_params(node, loaded, ref.version)
         dropped = sorted(set(before) - set(node.params) - {r.old for r in loaded.renamed_params})
@@ -328,6 +333,12 @@ class LibraryEntry:
     plugin: str = ""
     #: why it cannot be used (an invalid file), else ""
     problem: str = ""
+    #: the group's ports as (name, port type), and the params it shows, by name
+    inputs: tuple[tuple[str, str], ...] = ()
+    outputs: tuple[tuple[str, str], ...] = ()
+    params: tuple[str, ...] = ()
+    #: the file's content hash (what a graph's ``ref.hash`` records)
+    hash: str = ""
 
 
 def subgraph_library(registry: Registry) -> list[LibraryEntry]:
@@ -354,14 +365,17 @@ def subgraph_library(registry: Registry) -> list[LibraryEntry]:
             found.append((record.source, target, info.name))
     for source, path, plugin in found:
         try:
-            entry, _ = read_subgraph_file(path, source)
+            entry, digest = read_subgraph_file(path, source)
         except KinographError as exc:
             entries.append(LibraryEntry(source, Path(source).stem, plugin=plugin, problem=str(exc).splitlines()[0]))
             continue
         meta = entry.meta.model_dump(mode="json")
+        face = entry.interface
         entries.append(LibraryEntry(
             source, str(meta.get("name") or Path(source).stem), str(meta.get("category") or "Subgraphs"),
             str(meta.get("description") or ""), entry.subgraph_version, plugin,
+            inputs=tuple((p.name, p.type) for p in face.inputs), outputs=tuple((p.name, p.type) for p in face.outputs),
+            params=tuple(p.name for p in face.params), hash=digest,
         ))
     return entries
 
