@@ -305,3 +305,47 @@ def test_a_stream_stage_inside_a_group_keeps_memory_flat(session: Session) -> No
     long = _peak(session, 4 * n)
     assert short > 64 * 64 * 3 * 4  # the measure sees at least one chunk
     assert long <= 1.2 * short, f"peak {long} B for {4 * n} frames vs {short} B for {n}"
+
+
+def test_renaming_a_group_port_carries_its_links_inside_and_out_and_renaming_back_undoes_it(
+    registry: Registry, session: Session
+) -> None:
+    graph = chain(registry)
+    graph.group_nodes(["inv", "inv2"], "grade")
+    before = graph.to_json()
+    first = session.run(graph, RunOptions(device="cpu", use_cache=False))
+    inner = graph.inner("grade")
+    changes: list[object] = []
+    inner.subscribe(changes.append)
+    inner.rename_group_port("input", "frames", "footage")
+    inner.rename_group_port("output", "frames", "graded")
+    assert links_of(graph) == {"src.frames -> grade.footage", "grade.graded -> sink.frames"}
+    assert links_of(inner) == {"inv.frames -> inv2.frames", "inputs.footage -> inv.frames", "inv2.frames -> outputs.graded"}
+    cls = graph.node_class("grade")
+    assert [p.name for p in cls.inputs] == ["footage"] and [p.name for p in cls.outputs] == ["graded"]
+    assert not validate(graph) and len(changes) == 2  # one change announced per rename
+    renamed = session.run(graph, RunOptions(device="cpu", use_cache=False))
+    assert renamed.ok and renamed.outputs["sink"] == first.outputs["sink"]  # the same frames come out
+    assert Graph.from_json(graph.to_json(), registry).to_json() == graph.to_json()  # saves and loads back
+    inner.rename_group_port("output", "graded", "frames")
+    inner.rename_group_port("input", "footage", "frames")
+    assert graph.to_json() == before
+
+
+def test_a_group_port_keeps_its_name_when_the_new_one_is_taken_or_invalid(registry: Registry) -> None:
+    graph = chain(registry)
+    graph.group_nodes(["inv", "inv2"], "grade")
+    inner = graph.inner("grade")
+    inner.add_group_port("input", "mask", "FrameStream")
+    inner.expose_on_group("inv", "fail_at")
+    before = graph.to_json()
+    for direction, old, new, says in [
+        ("input", "frames", "mask", "already has an input 'mask'"),
+        ("input", "frames", "fail_at", "already has an input 'fail_at'"),  # a shown param's port
+        ("input", "frames", "two words", "port names must match"),
+        ("output", "nope", "x", "has no output 'nope'"),
+        ("sideways", "frames", "x", "an input or an output"),
+    ]:
+        with pytest.raises(GraphError, match=says):
+            inner.rename_group_port(direction, old, new)
+    assert graph.to_json() == before

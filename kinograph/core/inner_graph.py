@@ -278,15 +278,51 @@ class InnerGraph(Graph):
         self._ports(removed.direction).insert(removed.index, copy.deepcopy(removed.port))
         self._emit(GraphChange(ChangeKind.INTERFACE_CHANGED, None, name=removed.port.name, value=removed.direction))
 
+    def rename_group_port(self, direction: str, old: str, new: str) -> None:
+        """Give the group's port ``old`` the name ``new``; its links, inside (from Group inputs,
+        into Group outputs) and outside, follow. Renaming back is the inverse."""
+        problem = self.port_rename_problem(direction, old, new)
+        if problem is not None:
+            raise GraphError(problem)
+        if new == old:
+            return
+        port = next(p for p in self._ports(direction) if p.name == old)
+        inside, outside = set(self._group_port_links(direction, old, inside=True)), set(
+            self._group_port_links(direction, old, inside=False))
+        port.name = new
+        self.links[:] = [_with_port(lk, old, new, direction, outer=False) if lk in inside else lk for lk in self.links]
+        self.parent.links[:] = [
+            _with_port(lk, old, new, direction, outer=True) if lk in outside else lk for lk in self.parent.links
+        ]
+        self._emit(GraphChange(ChangeKind.INTERFACE_CHANGED, None, name=old, value=new))
+
+    def port_rename_problem(self, direction: str, old: str, new: str) -> Problem | None:
+        """Why the group's port ``old`` cannot be called ``new`` (None: it can)."""
+        ports = self._ports(direction)
+        where = f"nodes.{self.path}.{direction}s.{old}"
+        if not any(p.name == old for p in ports):
+            return Problem(where, f"the group has no {direction} {old!r}")
+        if new == old:
+            return None
+        if not _NAME.match(new):
+            return Problem(where, "port names must match [A-Za-z_][A-Za-z0-9_-]*")
+        if any(p.name == new for p in ports) or (direction == "input" and self.interface.param(new) is not None):
+            return Problem(where, f"the group already has an {direction} {new!r}")
+        return None
+
     def group_port_links(self, direction: str, name: str) -> list[Link]:
         """The links, inside and outside the group, that use its port ``name``."""
+        return self._group_port_links(direction, name, inside=True) + self._group_port_links(direction, name, inside=False)
+
+    def _group_port_links(self, direction: str, name: str, *, inside: bool) -> list[Link]:
         if direction == "input":  # from Group inputs inside, into the group outside
-            inside = [lk for lk in self.links if lk.source_port == name and self._is(lk.source_node, INPUTS_TYPE)]
-            outside = [lk for lk in self.parent.links if (lk.target_node, lk.target_port) == (self.group_id, name)]
-        else:  # into Group outputs inside, from the group outside
-            inside = [lk for lk in self.links if lk.target_port == name and self._is(lk.target_node, OUTPUTS_TYPE)]
-            outside = [lk for lk in self.parent.links if (lk.source_node, lk.source_port) == (self.group_id, name)]
-        return inside + outside
+            if inside:
+                return [lk for lk in self.links if lk.source_port == name and self._is(lk.source_node, INPUTS_TYPE)]
+            return [lk for lk in self.parent.links if (lk.target_node, lk.target_port) == (self.group_id, name)]
+        # into Group outputs inside, from the group outside
+        if inside:
+            return [lk for lk in self.links if lk.target_port == name and self._is(lk.target_node, OUTPUTS_TYPE)]
+        return [lk for lk in self.parent.links if (lk.source_node, lk.source_port) == (self.group_id, name)]
 
     def _is(self, node_id: str, kind: str) -> bool:
         node = self.nodes.get(node_id)
@@ -313,3 +349,12 @@ class InnerGraph(Graph):
 
     def snapshot(self) -> Any:
         raise GraphError(Problem(f"nodes.{self.path}", "a group runs as part of its graph", "run the top graph"))
+
+
+def _with_port(link: Link, old: str, new: str, direction: str, *, outer: bool) -> Link:
+    """``link`` with the group port ``old`` called ``new``: an input port is a link's source
+    inside the group (Group inputs) and its target outside; an output port the other way."""
+    source_side = (direction == "input") != outer
+    if source_side:
+        return Link(link.source_node, new if link.source_port == old else link.source_port, link.target_node, link.target_port)
+    return Link(link.source_node, link.source_port, link.target_node, new if link.target_port == old else link.target_port)

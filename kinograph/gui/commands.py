@@ -400,6 +400,21 @@ class AddGroupPortCommand(GraphCommand):
         self.inner.remove_group_port(self.direction, self.name)
 
 
+class RenameGroupPortCommand(GraphCommand):
+    """A port of the group shown gets another name; its links inside and outside follow."""
+
+    def __init__(self, graph: InnerGraph, direction: str, old: str, new: str) -> None:
+        super().__init__(graph, f"Rename group {direction} {old} to {new}")
+        self.inner = graph
+        self.direction, self.old, self.new = direction, old, new
+
+    def redo(self) -> None:
+        self.inner.rename_group_port(self.direction, self.old, self.new)
+
+    def undo(self) -> None:
+        self.inner.rename_group_port(self.direction, self.new, self.old)
+
+
 class RemoveGroupPortCommand(GraphCommand):
     """Take an unlinked port off the group shown; undo puts it back at its place."""
 

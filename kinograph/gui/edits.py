@@ -334,6 +334,23 @@ class GraphEditor:
         self.stack.push(commands.RemoveGroupPortCommand(inner, direction, name))
         return None
 
+    def rename_group_port(self, direction: str, old: str, new: str) -> str | None:
+        """Inside a group: give one of its ports another name (links follow); why not, or None."""
+        inner = self.graph
+        if not isinstance(inner, InnerGraph):
+            return "not inside a group"
+        new = new.strip()
+        try:  # refused before the undo stack runs it: a refused rename leaves no undo step
+            problem = inner.port_rename_problem(direction, old, new)
+        except GraphError as exc:  # not a direction
+            return exc.problems[0].message
+        if problem is not None:
+            return problem.message
+        if new == old:
+            return None
+        self.stack.push(commands.RenameGroupPortCommand(inner, direction, old, new))
+        return None
+
     # -- clipboard --
 
     def copy_text(self, node_ids: Iterable[str]) -> str:

@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, Q
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -655,6 +656,8 @@ class MainWindow(QMainWindow):
         if node.type in (INPUTS_TYPE, OUTPUTS_TYPE):
             direction = "input" if node.type == INPUTS_TYPE else "output"
             for port in graph.interface.inputs if direction == "input" else graph.interface.outputs:
+                ports.addAction(f"Rename {direction} {port.name}…",
+                                lambda name=port.name: self.rename_group_port(direction, name))
                 action = ports.addAction(f"Remove {direction} {port.name}",
                                          lambda name=port.name: self._report(self.editor.remove_group_port(direction, name)))
                 action.setEnabled(not graph.group_port_links(direction, port.name))
@@ -671,6 +674,16 @@ class MainWindow(QMainWindow):
                 ports.addAction(f"Show output {out.name} on the group",
                                 lambda name=out.name: self._report(self.editor.port_on_group(node_id, name, "output")))
         ports.setEnabled(not ports.isEmpty())
+
+    def rename_group_port(self, direction: str, name: str, new: str | None = None) -> str | None:
+        """Inside a group: rename one of its ports (asked for when ``new`` is None); why not, or None."""
+        if new is None:
+            new, ok = QInputDialog.getText(self, f"Rename group {direction}", f"New name for {name}:", text=name)
+            if not ok:
+                return None
+        refusal = self.editor.rename_group_port(direction, name, new)
+        self._report(refusal)
+        return refusal
 
     def _report(self, refusal: str | None) -> None:
         if refusal is not None:

@@ -216,3 +216,41 @@ def test_run_events_of_inner_nodes_find_their_items(window) -> None:
     window.enter_group("group")
     assert window.node_item(inner) is window.scene.node_items[ids["invert"]]
     assert window.node_item(ids["pattern"]) is None  # not on the level shown
+
+
+def test_a_group_port_is_renamed_from_the_group_ports_menu_and_its_links_follow(window) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    ids = _chain(window)
+    window.view.select_only([ids["invert"], ids["invert2"]])
+    _key(window, Qt.Key.Key_G, CTRL)
+    grouped = window.graph.to_json()
+    _key(window, Qt.Key.Key_Tab)
+
+    def answer(text: str) -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, QInputDialog), dialog
+        dialog.setTextValue(text)
+        dialog.accept()
+
+    window._context_menu(node_point(window, "inputs"))
+    ports = next(a.menu() for a in window.context_menu.actions() if a.menu() and a.text() == "Group ports")
+    rename = next(a for a in ports.actions() if a.text() == "Rename input frames…")
+    QTimer.singleShot(0, lambda: answer("footage"))
+    rename.trigger()  # the real dialog opens; the timer types the name and presses OK
+    inner = window.graph.inner("group")
+    assert [p.name for p in inner.interface.inputs] == ["footage"]
+    assert "footage" in window.scene.node_items["inputs"].outputs  # Group inputs shows the new name
+    assert set(window.scene.link_items) == set(inner.links)
+    _key(window, Qt.Key.Key_Tab, CTRL)
+    assert set(window.scene.node_items["group"].inputs) == {"footage"}
+    assert f"{ids['pattern']}.frames -> group.footage" in {str(link) for link in window.graph.links}
+    assert set(window.scene.link_items) == set(window.graph.links)
+
+    steps = window.stack.count()
+    window.enter_group("group")
+    assert window.rename_group_port("input", "footage", "two words") == "port names must match [A-Za-z_][A-Za-z0-9_-]*"
+    assert window.stack.count() == steps  # a refused rename leaves no undo step
+    window.stack.undo()
+    assert window.graph.to_json() == grouped

@@ -7,6 +7,7 @@ import ast
 import inspect
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,7 +121,15 @@ def _scenarios(ids: dict[str, str]) -> dict[str, Callable[[Graph], object]]:
         "add_subgraph": lambda g: (save_subgraph(g, "grp", "user:scenario.json"), g.add_subgraph("user:scenario.json")),
         "inside a group": lambda g: g.inner("grp").expose_on_group(sink, "label"),
         "a port on the group": lambda g: g.inner("grp").add_group_port("output", "extra", "Number"),
+        "a group port renamed": lambda g: _rename_first_input(g.inner("grp"), "renamed_in"),
     }
+
+
+def _rename_first_input(inner: Any, new: str) -> None:
+    """Rename the group's first input port, which a link outside feeds (so that link changes)."""
+    port = inner.interface.inputs[0].name
+    assert inner.group_port_links("input", port), "the scenario wants a linked port"
+    inner.rename_group_port("input", port, new)
 
 
 def _scene_matches_model(window) -> None:
