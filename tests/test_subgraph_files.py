@@ -237,3 +237,52 @@ def test_a_bad_subgraph_source_is_a_plugin_problem(registry: Registry) -> None:
 
     info = registry.register_plugin(Bad(), "bad")
     assert info.status == "failed" and "must look like package://DIST/PATH" in info.errors[0]
+
+
+def test_a_param_renamed_on_a_reusable_group_is_recorded_and_graphs_using_the_file_keep_their_value(
+    registry: Registry, tmp_path: Path
+) -> None:
+    source = reusable(registry)
+    user = two_uses(registry, source)
+    user.set_param("first", "fail_at", 7)
+    path = tmp_path / "uses.json"
+    user.save(path)
+
+    # Elsewhere the file's author makes a use local, renames the param and saves the file again.
+    author = Graph(registry)
+    author.add_subgraph(source, "edit")
+    author.set_subgraph_ref("edit", None)
+    author.inner("edit").rename_group_param("fail_at", "break_at")
+    ref = save_subgraph(author, "edit", source)
+    assert ref.version == 2
+    saved = json.loads((subgraphs_dir() / "twice.json").read_text(encoding="utf-8"))
+    assert saved["renamed_params"] == [{"version": 2, "from": "fail_at", "to": "break_at"}]
+
+    reloaded = Graph.load(path, registry)
+    assert reloaded.nodes["first"].params == {"break_at": 7}  # the value followed the new name
+    assert "version 1 -> 2" in reloaded.load_warnings[0].message
+    assert save_subgraph(author, "edit", source).version == 2  # nothing changed: no new version, no new rename
+
+
+def test_two_params_that_swap_names_in_one_version_keep_their_values(registry: Registry, tmp_path: Path) -> None:
+    graph = Graph(registry)
+    graph.add_node("test.source", "src", {"frames": 4, "size": 8})
+    graph.add_node("test.invert", "a")
+    graph.add_node("test.invert", "b")
+    graph.add_node("test.collect", "sink")
+    graph.connect("src.frames", "a.frames")
+    graph.connect("a.frames", "b.frames")
+    graph.connect("b.frames", "sink.frames")
+    graph.group_nodes(["a", "b"], "g")
+    inner = graph.inner("g")
+    inner.expose_on_group("a", "fail_at", "first")
+    inner.expose_on_group("b", "fail_at", "second")
+    source = save_subgraph(graph, "g", "user:swap.json").source
+    user = Graph(registry)
+    user.add_subgraph(source, "use")
+    user.set_params("use", {"first": 1, "second": 2})
+    user.save(tmp_path / "uses.json")
+    for old, new in [("first", "tmp"), ("second", "first"), ("tmp", "second")]:  # swap through a third name
+        inner.rename_group_param(old, new)
+    assert save_subgraph(graph, "g", source).version == 2
+    assert Graph.load(tmp_path / "uses.json", registry).nodes["use"].params == {"first": 2, "second": 1}

@@ -349,3 +349,29 @@ def test_a_group_port_keeps_its_name_when_the_new_one_is_taken_or_invalid(regist
         with pytest.raises(GraphError, match=says):
             inner.rename_group_port(direction, old, new)
     assert graph.to_json() == before
+
+
+def test_renaming_a_param_shown_on_a_group_carries_its_value_port_and_link(registry: Registry, session: Session) -> None:
+    graph = chain(registry)
+    graph.add_node("kinograph.value.number", "at", {"value": 3}, pos=(0, 200))
+    graph.group_nodes(["inv", "inv2"], "grade")
+    inner = graph.inner("grade")
+    inner.expose_on_group("inv", "fail_at")
+    inner.expose_on_group("inv2", "fail_at")  # shown as fail_at2
+    graph.expose_param("grade", "fail_at", True)
+    graph.connect("at.value", "grade.fail_at")
+    before = graph.to_json()
+    inner.rename_group_param("fail_at", "break_at")
+    group = graph.nodes["grade"]
+    assert list(group.params) == ["break_at", "fail_at2"] and group.exposed == ["break_at"]  # order kept
+    assert "at.value -> grade.break_at" in links_of(graph)
+    assert [p.name for p in inner.interface.params] == ["break_at", "fail_at2"]
+    result = session.run(graph, RunOptions(device="cpu", use_cache=False))
+    assert not result.ok and result.failures[0].node_id == "grade/inv"  # the linked 3 still reaches inv
+    for new, says in [("fail_at2", "taken"), ("frames", "taken"), ("two words", "not a valid name")]:
+        with pytest.raises(GraphError, match=says):
+            inner.rename_group_param("break_at", new)
+    with pytest.raises(GraphError, match="shows no such param"):
+        inner.rename_group_param("nope", "x")
+    inner.rename_group_param("break_at", "fail_at")
+    assert graph.to_json() == before

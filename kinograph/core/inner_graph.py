@@ -240,6 +240,31 @@ class InnerGraph(Graph):
                 inner.params.pop(shown.param, None)
         self._emit(GraphChange(ChangeKind.INTERFACE_CHANGED, shown.node, name=shown.param, value=shown.name))
 
+    def rename_group_param(self, old: str, new: str) -> None:
+        """Call the param the group shows as ``old`` ``new``: its value, its input port (when
+        shown as one) and a link feeding it follow. Renaming back is the inverse. Saving the group
+        as a reusable file again records the rename, so graphs using the file keep their values."""
+        shown = self.interface.param(old)
+        where = f"nodes.{self.path}.params.{old}"
+        if shown is None:
+            raise GraphError(Problem(where, "the group shows no such param"))
+        if new == old:
+            return
+        group_class = self.parent.node_class(self.group_id)
+        taken = {p.name for p in self.interface.params} | {p.name for p in getattr(group_class, "inputs", [])}
+        if new in taken or not _NAME.match(new):
+            raise GraphError(Problem(where, f"{new!r} is taken or not a valid name"))
+        group = self.group
+        shown.name = new
+        group.params = {new if key == old else key: value for key, value in group.params.items()}
+        group.exposed[:] = [new if name == old else name for name in group.exposed]
+        self.parent.links[:] = [
+            Link(lk.source_node, lk.source_port, lk.target_node, new)
+            if (lk.target_node, lk.target_port) == (self.group_id, old) else lk
+            for lk in self.parent.links
+        ]
+        self._emit(GraphChange(ChangeKind.INTERFACE_CHANGED, shown.node, name=shown.param, value=new))
+
     # -- the group's ports --
 
     def add_group_port(self, direction: str, name: str, port_type: str) -> GroupPort:

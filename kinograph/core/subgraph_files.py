@@ -310,9 +310,10 @@ def migrate_group_params(node: GraphNode, loaded: LoadedSubgraph, saved_version:
     """A group's param values for a newer subgraph file: renamed as the file declares for the
     versions in between, kept when the file still shows them (the rest dropped)."""
     values = dict(node.params)
-    for rename in sorted(loaded.renamed_params, key=lambda r: r.version):
-        if saved_version < rename.version <= loaded.version and rename.old in values:
-            values[rename.new] = values.pop(rename.old)
+    for version in sorted({r.version for r in loaded.renamed_params}):
+        if saved_version < version <= loaded.version:  # one version's renames happen together (a swap)
+            step = {r.old: r.new for r in loaded.renamed_params if r.version == version}
+            values = {step.get(name, name): value for name, value in values.items()}
     shown = {p.name for p in loaded.subgraph.interface.params}
     return {name: value for name, value in values.items() if name in shown}
 
@@ -428,10 +429,22 @@ def save_subgraph(graph: Graph, group_id: str, source: str, *, name: str = "") -
             old = None
         if old is not None and _normal(_file_data(subgraph, version, renames)) != _normal(old):
             version += 1
+            renames += _renamed_since(old, subgraph, version)
     data = _file_data(subgraph, version, renames)
     text = dump_subgraph_file(SubgraphFile.model_validate(data))
     atomic_write_text(path, text)
     return SubgraphRef(source, version, content_hash(json.loads(text)))
+
+
+def _renamed_since(old: SubgraphFile, subgraph: Subgraph, version: int) -> list[ParamRename]:
+    """The group params that show the same inner param under another name than in ``old``: a
+    rename graphs using the file follow when they load this ``version``."""
+    before = {(p.node, p.param): p.name for p in old.interface.params}
+    return [
+        ParamRename(version=version, old=before[(p.node, p.param)], new=p.name)
+        for p in subgraph.interface.params
+        if before.get((p.node, p.param), p.name) != p.name
+    ]
 
 
 def _file_data(subgraph: Subgraph, version: int, renames: list[ParamRename]) -> dict[str, Any]:
