@@ -244,16 +244,13 @@ class InnerGraph(Graph):
         """Call the param the group shows as ``old`` ``new``: its value, its input port (when
         shown as one) and a link feeding it follow. Renaming back is the inverse. Saving the group
         as a reusable file again records the rename, so graphs using the file keep their values."""
-        shown = self.interface.param(old)
-        where = f"nodes.{self.path}.params.{old}"
-        if shown is None:
-            raise GraphError(Problem(where, "the group shows no such param"))
+        problem = self.param_rename_problem(old, new)
+        if problem is not None:
+            raise GraphError(problem)
         if new == old:
             return
-        group_class = self.parent.node_class(self.group_id)
-        taken = {p.name for p in self.interface.params} | {p.name for p in getattr(group_class, "inputs", [])}
-        if new in taken or not _NAME.match(new):
-            raise GraphError(Problem(where, f"{new!r} is taken or not a valid name"))
+        shown = self.interface.param(old)
+        assert shown is not None  # param_rename_problem said so
         group = self.group
         shown.name = new
         group.params = {new if key == old else key: value for key, value in group.params.items()}
@@ -264,6 +261,19 @@ class InnerGraph(Graph):
             for lk in self.parent.links
         ]
         self._emit(GraphChange(ChangeKind.INTERFACE_CHANGED, shown.node, name=shown.param, value=new))
+
+    def param_rename_problem(self, old: str, new: str) -> Problem | None:
+        """Why the param the group shows as ``old`` cannot be called ``new`` (None: it can)."""
+        where = f"nodes.{self.path}.params.{old}"
+        if self.interface.param(old) is None:
+            return Problem(where, "the group shows no such param")
+        if new == old:
+            return None
+        group_class = self.parent.node_class(self.group_id)
+        taken = {p.name for p in self.interface.params} | {p.name for p in getattr(group_class, "inputs", [])}
+        if new in taken or not _NAME.match(new):
+            return Problem(where, f"{new!r} is taken or not a valid name")
+        return None
 
     # -- the group's ports --
 

@@ -415,6 +415,21 @@ class RenameGroupPortCommand(GraphCommand):
         self.inner.rename_group_port(self.direction, self.new, self.old)
 
 
+class RenameGroupParamCommand(GraphCommand):
+    """A param the group shown shows gets another name; its value, port and link follow."""
+
+    def __init__(self, graph: InnerGraph, old: str, new: str) -> None:
+        super().__init__(graph, f"Rename group param {old} to {new}")
+        self.inner = graph
+        self.old, self.new = old, new
+
+    def redo(self) -> None:
+        self.inner.rename_group_param(self.old, self.new)
+
+    def undo(self) -> None:
+        self.inner.rename_group_param(self.new, self.old)
+
+
 class RemoveGroupPortCommand(GraphCommand):
     """Take an unlinked port off the group shown; undo puts it back at its place."""
 

@@ -351,6 +351,20 @@ class GraphEditor:
         self.stack.push(commands.RenameGroupPortCommand(inner, direction, old, new))
         return None
 
+    def rename_group_param(self, old: str, new: str) -> str | None:
+        """Inside a group: call a param it shows by another name (value, port and link follow);
+        why not, or None."""
+        inner = self.graph
+        if not isinstance(inner, InnerGraph):
+            return "not inside a group"
+        new = new.strip()
+        problem = inner.param_rename_problem(old, new)  # refused before the undo stack runs it
+        if problem is not None:
+            return problem.message
+        if new != old:
+            self.stack.push(commands.RenameGroupParamCommand(inner, old, new))
+        return None
+
     # -- clipboard --
 
     def copy_text(self, node_ids: Iterable[str]) -> str:

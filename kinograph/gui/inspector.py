@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -120,6 +121,8 @@ class Inspector(QScrollArea):
     #: A group's buttons: enter it, or save it as a reusable subgraph file (the window does both).
     enter_group = Signal(str)
     save_reusable = Signal(str)
+    #: an edit was refused: why (the window shows it in the status bar)
+    refused = Signal(str)
 
     def __init__(self, editor: GraphEditor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -149,6 +152,8 @@ class Inspector(QScrollArea):
         self.fields = {}
         self.port_toggles: dict[str, QCheckBox] = {}
         self.group_toggles: dict[str, QCheckBox] = {}
+        #: the "Rename…" button beside a param shown on the group, by inner param name
+        self.group_renames: dict[str, QToolButton] = {}
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -257,7 +262,31 @@ class Inspector(QScrollArea):
         node_id = self.node_id
         toggle.toggled.connect(lambda on: self.editor.show_on_group(node_id, name, on))
         self.group_toggles[name] = toggle
-        return toggle
+        if shown_as is None:
+            return toggle
+        row = QWidget()
+        row_layout = QHBoxLayout(row)
+        row_layout.setContentsMargins(0, 0, 0, 0)
+        row_layout.addWidget(toggle)
+        rename = QToolButton()
+        rename.setText("Rename…")
+        rename.setToolTip(f"Call {shown_as} something else on the group (its value and any link into it follow)")
+        rename.clicked.connect(lambda: self.rename_group_param(shown_as))
+        row_layout.addWidget(rename)
+        row_layout.addStretch(1)
+        self.group_renames[name] = rename
+        return row
+
+    def rename_group_param(self, shown_as: str, new: str | None = None) -> str | None:
+        """Rename a param shown on the group (asked for when ``new`` is None); why not, or None."""
+        if new is None:
+            new, ok = QInputDialog.getText(self, "Rename group param", f"New name for {shown_as}:", text=shown_as)
+            if not ok:
+                return None
+        refusal = self.editor.rename_group_param(shown_as, new)
+        if refusal is not None:
+            self.refused.emit(refusal)
+        return refusal
 
     def _group_box(self, node: Any, known: bool) -> QWidget:
         """A group's own page: where its graph comes from, and what can be done with it."""

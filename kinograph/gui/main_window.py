@@ -90,6 +90,7 @@ class MainWindow(GroupLevels, QMainWindow):
         self._build_status_bar()
         self.palette.activated.connect(self._add_at_centre)
         self.inspector.renamed.connect(lambda node_id: self.view.select_only([node_id]))
+        self.inspector.refused.connect(lambda why: self.show_status(f"Cannot do that: {why}"))
         self.inspector.enter_group.connect(self.enter_group)
         self.inspector.save_reusable.connect(lambda group_id: self.save_reusable(group_id))
         #: the groups entered, from the top graph down to the one the canvas shows

@@ -254,3 +254,36 @@ def test_a_group_port_is_renamed_from_the_group_ports_menu_and_its_links_follow(
     assert window.stack.count() == steps  # a refused rename leaves no undo step
     window.stack.undo()
     assert window.graph.to_json() == grouped
+
+
+def test_a_param_shown_on_the_group_is_renamed_from_the_inspector(window) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    ids = _chain(window)
+    window.view.select_only([ids["invert"], ids["invert2"]])
+    _key(window, Qt.Key.Key_G, CTRL)
+    _key(window, Qt.Key.Key_Tab)
+    window.view.select_only([ids["invert"]])
+    window.inspector.group_toggles["fail_at"].click()
+    shown = window.graph.to_json()
+    window.view.select_only([ids["invert"]])
+
+    def answer(text: str) -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, QInputDialog), dialog
+        dialog.setTextValue(text)
+        dialog.accept()
+
+    QTimer.singleShot(0, lambda: answer("break_at"))
+    window.inspector.group_renames["fail_at"].click()  # the real dialog; the timer answers it
+    assert window.graph.nodes["group"].params == {"break_at": -1}
+    assert window.inspector.group_toggles["fail_at"].text() == "set on the group as break_at"
+    steps = window.stack.count()
+    assert window.inspector.rename_group_param("break_at", "frames") == "'frames' is taken or not a valid name"
+    assert window.stack.count() == steps and "Cannot do that: 'frames' is taken" in window.statusBar().currentMessage()
+    _key(window, Qt.Key.Key_Tab, CTRL)
+    window.view.select_only(["group"])
+    assert "break_at" in window.inspector.fields  # the group's page shows the new name
+    window.stack.undo()
+    assert window.graph.to_json() == shown

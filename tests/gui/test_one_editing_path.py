@@ -122,6 +122,7 @@ def _scenarios(ids: dict[str, str]) -> dict[str, Callable[[Graph], object]]:
         "inside a group": lambda g: g.inner("grp").expose_on_group(sink, "label"),
         "a port on the group": lambda g: g.inner("grp").add_group_port("output", "extra", "Number"),
         "a group port renamed": lambda g: _rename_first_input(g.inner("grp"), "renamed_in"),
+        "a group param renamed": lambda g: g.inner("grp").rename_group_param(g.inner("grp").interface.params[0].name, "caption"),
     }
 
 
