@@ -96,11 +96,12 @@ class Executor:
         sweep_stale_run_folders_once()  # killed runs' temporary folders, even if this run makes none
         try:
             self.take_cached_outputs()
-            self.recorder.run_started(
-                plan=list(self.plan.order),
-                targets=list(self.plan.targets),
-                actions={n: self.plan.actions[n] for n in self.plan.order},
-            )
+            listened = self.recorder.bus.listened  # a silent run builds no event data
+            self.recorder.run_started(**({
+                "plan": list(self.plan.order),
+                "targets": list(self.plan.targets),
+                "actions": {n: self.plan.actions[n] for n in self.plan.order},
+            } if listened else {}))
             self.loop()
             if not self.cancelled:
                 self.drain_targets()
@@ -118,7 +119,8 @@ class Executor:
             self.recorder.bus.emit("run_cancelled")
         elif result.failures:
             result.status = RunStatus.FAILED
-        self.recorder.bus.emit("run_finished", summary=result.summary())
+        if self.recorder.bus.listened:
+            self.recorder.bus.emit("run_finished", summary=result.summary())
         return result
 
     def take_cached_outputs(self) -> None:

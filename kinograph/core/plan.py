@@ -21,8 +21,8 @@ class Plan:
 def default_targets(snapshot: GraphSnapshot, registry: Registry) -> list[str]:
     """The output nodes (writers, savers, previews) of the graph."""
     targets = []
-    for node_id, node in snapshot.nodes.items():
-        cls = registry.node(node.type)
+    for node_id in snapshot.nodes:
+        cls = snapshot.node_class(node_id)
         if cls is not None and cls.output_node:
             targets.append(node_id)
     return targets
