@@ -218,27 +218,36 @@ def test_run_events_of_inner_nodes_find_their_items(window) -> None:
     assert window.node_item(ids["pattern"]) is None  # not on the level shown
 
 
-def test_a_group_port_is_renamed_from_the_group_ports_menu_and_its_links_follow(window) -> None:
+def _answer_next_dialog(text: str) -> None:
+    """Once the real name dialog that is about to open is up, type ``text`` and press OK."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QInputDialog
 
-    ids = _chain(window)
-    window.view.select_only([ids["invert"], ids["invert2"]])
-    _key(window, Qt.Key.Key_G, CTRL)
-    grouped = window.graph.to_json()
-    _key(window, Qt.Key.Key_Tab)
-
-    def answer(text: str) -> None:
+    def answer() -> None:
         dialog = QApplication.activeModalWidget()
         assert isinstance(dialog, QInputDialog), dialog
         dialog.setTextValue(text)
         dialog.accept()
 
+    QTimer.singleShot(0, answer)
+
+
+def _group_the_inverts_and_enter(window) -> dict[str, str]:
+    ids = _chain(window)
+    window.view.select_only([ids["invert"], ids["invert2"]])
+    _key(window, Qt.Key.Key_G, CTRL)
+    _key(window, Qt.Key.Key_Tab)
+    return ids
+
+
+def test_a_group_port_is_renamed_from_the_group_ports_menu_and_its_links_follow(window) -> None:
+    ids = _group_the_inverts_and_enter(window)
+    grouped = window.graph.to_json()
     window._context_menu(node_point(window, "inputs"))
     ports = next(a.menu() for a in window.context_menu.actions() if a.menu() and a.text() == "Group ports")
     rename = next(a for a in ports.actions() if a.text() == "Rename input frames…")
-    QTimer.singleShot(0, lambda: answer("footage"))
-    rename.trigger()  # the real dialog opens; the timer types the name and presses OK
+    _answer_next_dialog("footage")
+    rename.trigger()  # the real dialog opens and is answered
     inner = window.graph.inner("group")
     assert [p.name for p in inner.interface.inputs] == ["footage"]
     assert "footage" in window.scene.node_items["inputs"].outputs  # Group inputs shows the new name
@@ -257,25 +266,12 @@ def test_a_group_port_is_renamed_from_the_group_ports_menu_and_its_links_follow(
 
 
 def test_a_param_shown_on_the_group_is_renamed_from_the_inspector(window) -> None:
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QInputDialog
-
-    ids = _chain(window)
-    window.view.select_only([ids["invert"], ids["invert2"]])
-    _key(window, Qt.Key.Key_G, CTRL)
-    _key(window, Qt.Key.Key_Tab)
+    ids = _group_the_inverts_and_enter(window)
     window.view.select_only([ids["invert"]])
     window.inspector.group_toggles["fail_at"].click()
     shown = window.graph.to_json()
     window.view.select_only([ids["invert"]])
-
-    def answer(text: str) -> None:
-        dialog = QApplication.activeModalWidget()
-        assert isinstance(dialog, QInputDialog), dialog
-        dialog.setTextValue(text)
-        dialog.accept()
-
-    QTimer.singleShot(0, lambda: answer("break_at"))
+    _answer_next_dialog("break_at")
     window.inspector.group_renames["fail_at"].click()  # the real dialog; the timer answers it
     assert window.graph.nodes["group"].params == {"break_at": -1}
     assert window.inspector.group_toggles["fail_at"].text() == "set on the group as break_at"
