@@ -166,6 +166,7 @@ class RunProcess:
         #: the editor's graph as of its last run request (see the module docstring)
         self.mirror: Graph | None = None
         self.runs = 0
+        self.frozen = False
         self.preview_cache: OrderedDict[str, tuple[dict[str, Any], bytes | None]] = OrderedDict()
 
     def serve(self) -> None:
@@ -240,12 +241,18 @@ class RunProcess:
                 break
             if name not in sys.modules and import_quietly(name):
                 imported.append(name)
-        # What was imported lives as long as this process. Freezing it keeps the collector's
-        # full passes from walking torch & co. (about 90 ms each here, a stalled live update
-        # every few dozen edits; benchmarks/live_updates.py). Runs' objects are still collected.
-        gc.collect()
-        gc.freeze()
+        self.freeze_imports()
         self.outbox.send(("warmed", {"imported": imported, "modules": self.modules(), "frozen": gc.get_freeze_count()}))
+
+    def freeze_imports(self) -> None:
+        """What was imported lives as long as this process. Freezing it keeps the collector's
+        full passes from walking torch & co. (about 90 ms each here, a stalled live update every
+        few dozen edits; benchmarks/live_updates.py). Done once: after the warm-up, or after the
+        first run of a process that was not warmed up (one started again after a kill)."""
+        if not self.frozen:
+            self.frozen = True
+            gc.collect()  # only what is alive is frozen; later garbage is collected as usual
+            gc.freeze()
 
     def run(self, run_id: int, request: dict[str, Any], token: CancelToken) -> None:
         plain = self.previews.plain
@@ -278,6 +285,7 @@ class RunProcess:
         self.runs += 1
         outputs, thumbnails = self.previews_of(graph, result, request.get("known", {}))
         self.outbox.send(("done", run_id, self.portable(result, outputs), thumbnails, self.stats()))
+        self.freeze_imports()  # after the reply, so the run's end is not delayed
 
     def mirror_of(self, request: dict[str, Any]) -> Graph:
         """The graph to run: a new mirror from the request's JSON, or the mirror with its edits."""
@@ -298,7 +306,7 @@ class RunProcess:
 
     def stats(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "runs": self.runs, "model_loads": self.session.models.loads,
-                "modules": self.modules()}
+                "modules": self.modules(), "frozen": gc.get_freeze_count()}
 
     @staticmethod
     def modules() -> dict[str, bool]:
