@@ -214,7 +214,7 @@ def content_key(plan: RunPlan, snapshot: GraphSnapshot, node_id: str, keys: Mapp
         data = marshal.dumps(content, 2)
     except ValueError:  # a plugin's fingerprint that is not a plain value
         data = repr(content).encode()
-    return hashlib.sha256(data).hexdigest()[:40]
+    return hashlib.blake2b(data, digest_size=20).hexdigest()  # 40 hex digits
 
 
 @functools.cache
