@@ -280,6 +280,16 @@ class GraphSnapshot(GraphReading):
     def _classes(self) -> dict[str, type[Node] | None]:
         return {}
 
+    def with_params_edited(self, nodes: dict[str, GraphNode], meta: dict[str, Any]) -> GraphSnapshot:
+        """This snapshot with ``nodes`` (the same ids and types, other params or editor state)
+        and ``meta``: links, dependency order and node classes carry over, as they cannot differ
+        (an incremental re-run makes one per run)."""
+        edited = GraphSnapshot(self.base_dir, nodes, self.links, self.registry, meta)
+        edited.__dict__["_classes"] = dict(self._classes)  # cached_property values, computed or not
+        if "dependency_order" in self.__dict__:
+            edited.__dict__["dependency_order"] = self.dependency_order
+        return edited
+
     @functools.cached_property
     def dependency_order(self) -> list[str] | None:  # type: ignore[override]
         """As :attr:`GraphReading.dependency_order`, worked out once: checking for cycles and

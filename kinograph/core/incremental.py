@@ -158,7 +158,7 @@ def _updated_snapshot(live: LiveGraph, basis: Basis) -> GraphSnapshot:
             ))
             nodes[node_id] = GraphNode(*entry)
     meta = marshal.loads(marshal.dumps(live.graph.meta)) if live.meta_changed else basis.snapshot.meta
-    return GraphSnapshot(basis.snapshot.base_dir, nodes, basis.snapshot.links, basis.snapshot.registry, meta)
+    return basis.snapshot.with_params_edited(nodes, meta)
 
 
 def _silent_plan(
