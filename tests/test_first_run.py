@@ -8,6 +8,8 @@ These tests hold the shortcuts to the plain algorithms.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import pickle
 import sys
 from typing import Any
@@ -179,6 +181,8 @@ def test_keys_of_a_result_travel_as_a_plain_dict(reg: Registry) -> None:
     result = Session(reg).run(graph, RunOptions(device="cpu", use_cache=False))
     copied = pickle.loads(pickle.dumps(result))
     assert type(copied.keys) is dict and copied.keys == dict(result.keys)
+    record = dataclasses.asdict(result)  # what a script logging results does
+    assert type(record["keys"]) is dict and json.loads(json.dumps(record["keys"])) == dict(result.keys)
 
 
 def test_a_graph_saved_and_loaded_keys_as_the_one_built_in_code(reg: Registry, tmp_path: Any) -> None:

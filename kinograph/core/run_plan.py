@@ -64,6 +64,12 @@ class ContentKeys(Mapping[str, str]):
     def __reduce__(self) -> tuple[Any, ...]:
         return (dict, (dict(self._all()),))
 
+    def __copy__(self) -> dict[str, str]:
+        return dict(self._all())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, str]:
+        return dict(self._all())  # keys are strings: a plain copy is a deep one (dataclasses.asdict)
+
     def __repr__(self) -> str:
         return f"ContentKeys({self._all()!r})" if self._keys is not None else "ContentKeys(<not computed yet>)"
 
