@@ -62,13 +62,8 @@ class ContentKeys(Mapping[str, str]):
         return len(self._all())
 
     def __reduce__(self) -> tuple[Any, ...]:
+        # Pickles and copies (copy, deepcopy, dataclasses.asdict) are plain dicts.
         return (dict, (dict(self._all()),))
-
-    def __copy__(self) -> dict[str, str]:
-        return dict(self._all())
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, str]:
-        return dict(self._all())  # keys are strings: a plain copy is a deep one (dataclasses.asdict)
 
     def __repr__(self) -> str:
         return f"ContentKeys({self._all()!r})" if self._keys is not None else "ContentKeys(<not computed yet>)"
