@@ -11,7 +11,8 @@ code), the editor stays up: a process that dies fails the run with what was runn
 ignores Cancel has its process killed, and the next run starts a new process.
 
 Messages arrive on a reader thread as bytes and reach this object through queued signals, in
-the order they were sent; they are unpickled here, on the GUI thread.
+the order they were sent; they are read here, on the GUI thread (builtins only: see
+:mod:`kinograph.gui.run.wire`).
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
-import pickle
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
+from kinograph.gui.run import wire
 from kinograph.gui.run.plugin_list import describe_plugins
 from kinograph.gui.run.previews import from_wire
 from kinograph.gui.run.tally import RunTally
@@ -302,7 +303,7 @@ class RunController(QObject):
     def _on_message(self, process: RunProcessHandle, data: bytes) -> None:
         if process is not self._process:
             return  # a process this window stopped or replaced
-        message = pickle.loads(data)
+        message = wire.loads(data)
         kind = message[0]
         run = self._run
         if run is not None:
@@ -326,7 +327,7 @@ class RunController(QObject):
             if run.generation == self.generation:
                 self.event.emit(event)
         elif kind == "done":
-            result: RunResult = message[2]
+            result = wire.result_from_record(message[2])
             result.outputs = {node: {port: from_wire(value) for port, value in ports.items()}
                               for node, ports in result.outputs.items()}
             self.stats.update(message[4])

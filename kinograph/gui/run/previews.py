@@ -6,16 +6,17 @@ stats and a few hundred values, a motion its curves, an evaluation report its ta
 never cross at all: the viewer reads their frames from the disk stream cache.
 
 Two halves, in one Qt-free module: :func:`wire_preview` and :func:`thumbnail_png` run in the
-run process and return builtins only (tuples, lists, dicts, bytes, numbers, text), so that
-unpickling a message in the editor never imports anything (torch, numpy, a plugin's class);
+run process and return builtins only (tuples, lists, dicts, bytes, numbers, text), the only
+values a message can hold (:mod:`kinograph.gui.run.wire`), so the editor never imports torch,
+numpy or a plugin's class to read one;
 :func:`from_wire` turns them into the small typed records below on the editor's side.
 """
 
 from __future__ import annotations
 
 import io
+import marshal
 import math
-import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,13 +29,13 @@ BATCH_MAX_SIDE = 1024
 #: The thumbnail under a node on the canvas.
 THUMB_MAX_W = 128
 THUMB_MAX_H = 72
-#: A value bigger than this (pickled bytes) is summarised as text.
+#: A value bigger than this (its bytes on the wire) is summarised as text.
 VALUE_LIMIT = 256 * 1024
 #: Values of a feature vector kept for its plot, and points kept per metrics curve.
 PLOT_VALUES = 256
 CURVE_POINTS = 4096
 TEXT_LIMIT = 20_000
-#: Marks a preview on the wire (a plain tuple, so unpickling needs no class of this module).
+#: Marks a preview on the wire (a plain tuple: a message holds builtins only).
 WIRE = "kinograph.preview"
 
 
@@ -148,7 +149,7 @@ def wire_preview(value: Any) -> Any:
         return _array(value)
     if _plain(value):
         try:
-            if len(pickle.dumps(value)) <= VALUE_LIMIT:
+            if len(marshal.dumps(value)) <= VALUE_LIMIT:
                 return value
         except Exception:
             pass
@@ -171,7 +172,7 @@ def wire_plugin_preview(shown: Mapping[str, Any]) -> Any:
 
 
 def _plain(value: Any, depth: int = 0) -> bool:
-    """Builtins all the way down (the editor can unpickle them without importing anything)."""
+    """Builtins all the way down (what a message can hold; see kinograph.gui.run.wire)."""
     if depth > 8:
         return False
     if value is None or type(value) in (bool, int, float, str, bytes):

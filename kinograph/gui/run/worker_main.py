@@ -18,14 +18,14 @@ graph's own operations. The session then runs that same :class:`Graph` object ag
 the core re-run only what the edits affect (nodes not downstream keep their state and emit no
 events): a slider drag re-runs only what the param feeds.
 
-Messages, each one pickled tuple:
+Messages, each one tuple of builtins written with marshal (:mod:`kinograph.gui.run.wire`):
 
 - editor -> here: ``("run", run_id, request)`` (request: ``graph`` JSON and ``base_dir``, or
   ``edits`` [(node, param, value)] and ``bypass`` [(node, flag)]; ``options``, ``known``),
   ``("cancel", run_id)``, ``("warm", modules)``,
   ``("devices",)``, ``("stop",)``;
 - here -> editor: ``("ready", info)``, ``("event", run_id, kind, node_id, data, time)``,
-  ``("done", run_id, result, thumbnails, stats)``, ``("refused", run_id, message, details[, problems])``
+  ``("done", run_id, result record, thumbnails, stats)``, ``("refused", run_id, message, details[, problems])``
   (problems: (where, message, hint) of each, when the graph itself is the reason),
   ``("warmed", info)``, ``("devices", names)``.
 
@@ -36,13 +36,11 @@ any later event), so a stream of small chunks cannot flood the editor's event lo
 
 from __future__ import annotations
 
-import dataclasses
 import faulthandler
 import gc
 import importlib
 import importlib.util
 import os
-import pickle
 import queue
 import sys
 import threading
@@ -55,7 +53,6 @@ from typing import Any
 
 from kinograph.host import (
     CancelToken,
-    Failure,
     Graph,
     GraphError,
     KinographError,
@@ -116,7 +113,7 @@ class Outbox:
         if self.broken:
             return
         try:
-            self.connection.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+            self.connection.send_bytes(_sibling("wire").dumps(message))
         except (OSError, EOFError, ValueError):
             self.broken = True  # the editor is gone; the inbox sees it too and ends this process
 
@@ -156,6 +153,7 @@ class RunProcess:
             self._crash_file = open(crash_log, "w")  # open for the life of the process
             faulthandler.enable(self._crash_file, all_threads=True)
         self.previews = _sibling("previews")
+        self.wire = _sibling("wire")
         plugin_list = _sibling("plugin_list")
         self.commands = commands
         self.outbox = Outbox(messages)
@@ -193,7 +191,7 @@ class RunProcess:
     def _inbox(self) -> None:
         while True:
             try:
-                message = pickle.loads(self.commands.recv_bytes())
+                message = self.wire.loads(self.commands.recv_bytes())
             except (EOFError, OSError):
                 break
             kind = message[0]
@@ -284,7 +282,7 @@ class RunProcess:
             return
         self.runs += 1
         outputs, thumbnails = self.previews_of(graph, result, request.get("known", {}))
-        self.outbox.send(("done", run_id, self.portable(result, outputs), thumbnails, self.stats()))
+        self.outbox.send(("done", run_id, self.wire.result_record(result, outputs), thumbnails, self.stats()))
         self.freeze_imports()  # after the reply, so the run's end is not delayed
 
     def mirror_of(self, request: dict[str, Any]) -> Graph:
@@ -312,22 +310,6 @@ class RunProcess:
     def modules() -> dict[str, bool]:
         """Which heavy libraries this process has loaded (the editor's tests and benchmark ask)."""
         return {name: name in sys.modules for name in ("torch", "cv2", "av", "numpy", "PySide6")}
-
-    @staticmethod
-    def portable(result: RunResult, outputs: dict[str, dict[str, Any]]) -> RunResult:
-        """The result with previews for outputs and builtins everywhere else."""
-        return dataclasses.replace(
-            result,
-            failures=[Failure(str(f.node_id), str(f.type), str(f.message), str(f.traceback)) for f in result.failures],
-            warnings=[(str(node), str(message)) for node, message in result.warnings],
-            outputs=outputs,
-            seconds={str(k): float(v) for k, v in result.seconds.items()},
-            keys={str(k): str(v) for k, v in result.keys.items()},
-            plan=[str(n) for n in result.plan],
-            device=str(result.device),
-            total_seconds=float(result.total_seconds),
-            buffer_peaks={str(k): int(v) for k, v in result.buffer_peaks.items()},
-        )
 
     def previews_of(self, graph: Graph, result: RunResult,
                     known: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, bytes]]:

@@ -3,8 +3,8 @@
 Qt-free: the run controller gives two callbacks, ``on_message(handle, bytes)`` for each message
 in the order the process sent it and ``on_exit(handle, exit code)`` once, after the last one. Both are called on
 a reader thread; the controller turns them into queued Qt signals. The reader hands over raw
-bytes and never unpickles: unpickling may import a module, and importing on a second thread while
-Qt paints has crashed this editor before (see ``warmup.py``), so that happens on the GUI thread.
+bytes; they are read on the GUI thread (:mod:`kinograph.gui.run.wire`: builtins only, so reading
+imports nothing, which on a second thread while Qt paints has crashed this editor before).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import contextlib
 import multiprocessing
 import multiprocessing.spawn
 import os
-import pickle
 import queue
 import runpy
 import signal
@@ -26,6 +25,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
+from kinograph.gui.run import wire
 from kinograph.gui.run.worker_main import RUN_NAME
 
 #: The file the run process executes (see ``worker_main``'s docstring for why by path).
@@ -91,7 +91,7 @@ class RunProcessHandle:
         (its exit is reported anyway)."""
         if self._broken:
             return False
-        self._outgoing.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        self._outgoing.put(wire.dumps(message))
         return True
 
     def _write(self) -> None:
